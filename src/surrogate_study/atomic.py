@@ -1,0 +1,67 @@
+"""Atomic file output: write to a temporary file beside the target, then rename.
+
+A reader (or Snakemake) therefore sees either the old file or the complete new one,
+never a half-written file, even if the process is killed mid-write.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import torch
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    _write_atomically(Path(path), lambda tmp: tmp.write_text(text))
+
+
+def finite_or_none(value: Any) -> Any:
+    """Replace NaN and ±inf floats (also nested in lists and dicts) by None, for strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    return value
+
+
+def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented, strict JSON (non-finite floats become null)."""
+    write_text_atomic(path, json.dumps(finite_or_none(data), indent=2, allow_nan=False) + "\n")
+
+
+def write_csv_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Write ``rows`` as CSV with a header of ``columns``."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def torch_save_atomic(path: str | Path, obj: Any) -> None:
+    """``torch.save`` to ``path`` atomically."""
+    _write_atomically(Path(path), lambda tmp: torch.save(obj, tmp))

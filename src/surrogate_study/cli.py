@@ -1,0 +1,75 @@
+"""Command line: ``python -m surrogate_study train [--config run.yaml] --out DIR``.
+
+Without ``--config`` the paper's default Randman network is trained. A bad config
+fails with a one-line message and exit code 2 before any training starts; a diverged
+run exits 0 with ``status: diverged`` in ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Optional, Sequence
+
+import yaml
+
+from .config import ConfigError, load_config
+from .surrogates import surrogate_names
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m surrogate_study", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train one network and write metrics.json + history.csv")
+    train.add_argument("--config", help="run config (YAML/JSON), merged onto the defaults")
+    train.add_argument("--out", required=True, help="output folder of the run")
+    progress = train.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
+                          help="always show the progress bar")
+    progress.add_argument("--no-progress", dest="progress", action="store_false",
+                          help="never show the progress bar")
+    show = commands.add_parser("config", help="print the resolved config (defaults merged) as YAML")
+    show.add_argument("--config", help="run config (YAML/JSON), merged onto the defaults")
+    commands.add_parser("surrogates", help="list the registered surrogate shapes")
+    show_runs = commands.add_parser("show", help="print status and accuracies of finished runs")
+    show_runs.add_argument("metrics", nargs="+", help="metrics.json files")
+    return parser
+
+
+def _show(paths: Sequence[str]) -> int:
+    """Print one line per run: status, best epoch, validation and test accuracy."""
+    print(f"{'run':40s} {'status':9s} {'best':>4s} {'valid':>6s} {'test':>6s}")
+    for path in paths:
+        with open(path) as handle:
+            metrics = json.load(handle)
+        fmt = lambda value: "-" if value is None else f"{value:.3f}"  # noqa: E731
+        print(f"{path:40s} {metrics['status']:9s} {str(metrics['best_epoch']):>4s} "
+              f"{fmt(metrics['valid_accuracy']):>6s} {fmt(metrics['test_accuracy']):>6s}")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "surrogates":
+        print("\n".join(surrogate_names()))
+        return 0
+    if args.command == "show":
+        return _show(args.metrics)
+    try:
+        config = load_config(args.config)
+        if args.command == "config":
+            print(yaml.safe_dump(config, sort_keys=False), end="")
+            return 0
+        from .training import train  # heavy imports only when training
+
+        metrics = train(config, args.out, progress=args.progress)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    summary = {k: metrics[k] for k in ("status", "best_epoch", "valid_accuracy", "test_accuracy", "wall_time_s")}
+    print(json.dumps(summary))
+    return 0

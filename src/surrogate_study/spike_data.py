@@ -1,0 +1,118 @@
+"""Event-based spiking datasets, densified one batch at a time.
+
+A dataset of N samples stores its spikes as compressed rows (CSR): the events of
+sample j are ``times[indptr[j]:indptr[j+1]]`` and ``units[...]``. A batch is turned
+into a dense tensor X[b, n, u] = number of spikes of unit u at step n in sample b,
+so even MNIST-sized datasets stay small in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class SpikeDataset:
+    """Spike events of N samples with their integer labels."""
+
+    times: Tensor  # int64 [events], time step of each event
+    units: Tensor  # int64 [events], input unit of each event
+    indptr: Tensor  # int64 [N + 1], event range of each sample
+    labels: Tensor  # int64 [N]
+    n_steps: int
+    n_units: int
+    n_classes: int
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.indptr.shape != (n + 1,):
+            raise ValueError(f"indptr must have {n + 1} entries, has {tuple(self.indptr.shape)}")
+        if self.times.shape != self.units.shape or len(self.times) != int(self.indptr[-1]):
+            raise ValueError("times, units and indptr disagree on the number of events")
+        if len(self.times) and not (0 <= int(self.times.min()) and int(self.times.max()) < self.n_steps):
+            raise ValueError(f"spike times must lie in [0, {self.n_steps})")
+        if len(self.units) and not (0 <= int(self.units.min()) and int(self.units.max()) < self.n_units):
+            raise ValueError(f"spike units must lie in [0, {self.n_units})")
+        if n and not (0 <= int(self.labels.min()) and int(self.labels.max()) < self.n_classes):
+            raise ValueError(f"labels must lie in [0, {self.n_classes})")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def from_event_arrays(
+        cls,
+        times: np.ndarray,
+        units: np.ndarray,
+        events_per_sample: np.ndarray,
+        labels: np.ndarray,
+        n_steps: int,
+        n_units: int,
+        n_classes: int,
+    ) -> "SpikeDataset":
+        """Build from flat event arrays (grouped by sample) and the event count of each sample."""
+        indptr = np.zeros(len(events_per_sample) + 1, dtype=np.int64)
+        np.cumsum(events_per_sample, out=indptr[1:])
+        return cls(
+            torch.as_tensor(np.asarray(times, dtype=np.int64)),
+            torch.as_tensor(np.asarray(units, dtype=np.int64)),
+            torch.as_tensor(indptr),
+            torch.as_tensor(np.asarray(labels, dtype=np.int64)),
+            n_steps,
+            n_units,
+            n_classes,
+        )
+
+    def _event_positions(self, indices: Tensor) -> tuple[Tensor, Tensor]:
+        """Positions of all events of ``indices`` in the flat arrays, and their batch row."""
+        starts = self.indptr[indices]
+        lengths = self.indptr[indices + 1] - starts
+        rows = torch.repeat_interleave(torch.arange(len(indices)), lengths)
+        offsets = torch.arange(int(lengths.sum())) - torch.repeat_interleave(
+            torch.cumsum(lengths, 0) - lengths, lengths
+        )
+        return torch.repeat_interleave(starts, lengths) + offsets, rows
+
+    def dense(self, indices: Tensor | Sequence[int], device: torch.device | str = "cpu") -> Tensor:
+        """Spike counts X[b, n, u] of the samples ``indices``, float32 on ``device``."""
+        indices = torch.as_tensor(indices, dtype=torch.int64)
+        positions, rows = self._event_positions(indices)
+        flat = (rows * self.n_steps + self.times[positions]) * self.n_units + self.units[positions]
+        counts = torch.bincount(flat, minlength=len(indices) * self.n_steps * self.n_units)
+        return counts.view(len(indices), self.n_steps, self.n_units).to(device=device, dtype=torch.float32)
+
+    def subset(self, indices: Tensor | Sequence[int]) -> "SpikeDataset":
+        """A new dataset holding the samples ``indices`` in that order."""
+        indices = torch.as_tensor(indices, dtype=torch.int64)
+        positions, _ = self._event_positions(indices)
+        lengths = self.indptr[indices + 1] - self.indptr[indices]
+        indptr = torch.zeros(len(indices) + 1, dtype=torch.int64)
+        torch.cumsum(lengths, 0, out=indptr[1:])
+        return SpikeDataset(
+            self.times[positions],
+            self.units[positions],
+            indptr,
+            self.labels[indices],
+            self.n_steps,
+            self.n_units,
+            self.n_classes,
+        )
+
+
+class DatasetSplits(NamedTuple):
+    """Train, validation and test splits of one dataset."""
+
+    train: SpikeDataset
+    valid: SpikeDataset
+    test: SpikeDataset
+
+
+def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
+    """Sizes of consecutive splits of n samples: floor for all but the last, which takes the rest."""
+    sizes = [int(np.floor(n * f + 1e-9)) for f in fractions[:-1]]
+    return [*sizes, n - sum(sizes)]

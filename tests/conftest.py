@@ -1,0 +1,31 @@
+"""Shared fixtures: small, fast run configs."""
+
+import pytest
+
+from surrogate_study.config import resolve_config
+
+# A Randman task small enough to train in seconds on 2 CPU cores, yet far from trivial:
+# 5 classes (chance 0.2), 20 input units, 50 steps.
+SMALL_TASK = {"classes": 5, "steps": 50, "alpha": 2.0, "max_terms": 200, "samples_per_class": 100}
+
+
+@pytest.fixture
+def small_config():
+    """A run that learns the small task well above chance in about 10 s."""
+    return resolve_config({
+        "model": {"hidden": [64]},
+        "training": {"epochs": 12, "batch_size": 50, "lr": 0.02, "save_model": True},
+        "dataset": SMALL_TASK,
+        "threads": 2,
+    })
+
+
+@pytest.fixture
+def tiny_config():
+    """A run of a few seconds, for checks of bookkeeping rather than learning."""
+    return resolve_config({
+        "model": {"hidden": [16]},
+        "training": {"epochs": 4, "batch_size": 50, "lr": 0.02},
+        "dataset": {**SMALL_TASK, "samples_per_class": 40},
+        "threads": 2,
+    })

@@ -1,0 +1,84 @@
+"""Randman task generation: spike counts, windows, seeds, splits."""
+
+import numpy as np
+import pytest
+import torch
+
+from surrogate_study.randman import (
+    RandmanSpec,
+    RandomManifold,
+    fourier_frequencies_and_weights,
+    make_randman,
+    randman_splits,
+)
+
+SMALL = RandmanSpec(classes=3, units=12, steps=40, step_frac=0.5, samples_per_class=30, max_terms=50, seed=7)
+
+
+@pytest.mark.parametrize("spikes_per_unit", [1, 3])
+def test_every_unit_fires_its_spike_count_inside_the_window(spikes_per_unit):
+    spec = RandmanSpec(**{**SMALL.__dict__, "spikes_per_unit": spikes_per_unit})
+    data = make_randman(spec)
+    dense = data.dense(torch.arange(len(data)))
+    assert dense.shape == (spec.classes * spec.samples_per_class, spec.steps, spec.units)
+    assert torch.all(dense.sum(dim=1) == spikes_per_unit)
+    assert spec.window == 20
+    assert dense[:, spec.window :].sum() == 0
+    assert dense[:, : spec.window].sum() == dense.sum()
+    # min-max standardization puts some spike at the first and some at the last step of the window
+    assert dense[:, 0].sum() > 0 and dense[:, spec.window - 1].sum() > 0
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    a, b = make_randman(SMALL), make_randman(SMALL)
+    c = make_randman(RandmanSpec(**{**SMALL.__dict__, "seed": 8}))
+    assert torch.equal(a.times, b.times) and torch.equal(a.labels, b.labels)
+    assert not torch.equal(a.times, c.times)
+
+
+def test_generation_does_not_touch_global_rngs():
+    np.random.seed(123)
+    torch.manual_seed(123)
+    make_randman(SMALL)
+    assert np.random.rand() == np.random.RandomState(123).rand()
+    assert torch.rand(1).item() == torch.rand(1, generator=torch.Generator().manual_seed(123)).item()
+
+
+def test_balanced_classes_and_disjoint_splits():
+    spec = RandmanSpec(**{**SMALL.__dict__, "samples_per_class": 100})
+    splits = randman_splits(spec)
+    assert [len(s) for s in splits] == [240, 30, 30]
+    all_labels = torch.cat([s.labels for s in splits])
+    assert torch.bincount(all_labels).tolist() == [100, 100, 100]
+    # the splits partition the one shuffled dataset, in order, without overlap or loss
+    whole = make_randman(spec)
+    assert torch.equal(torch.cat([s.times for s in splits]), whole.times)
+    assert torch.equal(all_labels, whole.labels)
+
+
+def test_classes_differ_in_spike_times():
+    data = make_randman(RandmanSpec(**{**SMALL.__dict__, "samples_per_class": 200}))
+    times = data.times.view(len(data), -1).double()
+    means = torch.stack([times[data.labels == k].mean(dim=0) for k in range(3)])
+    spread = torch.stack([times[data.labels == k].std(dim=0) for k in range(3)]).mean()
+    # class-mean spike-time patterns differ by more than the typical within-class spread
+    assert torch.cdist(means, means)[~torch.eye(3, dtype=bool)].min() > spread
+
+
+def test_spectra():
+    f, w = fourier_frequencies_and_weights("reference", 4, 1.0)
+    assert f.tolist() == [0, 1, 2, 3] and w.tolist() == pytest.approx([1, 1 / 2, 1 / 3, 1 / 4])
+    f, w = fourier_frequencies_and_weights("printed", 3, 2.0)
+    assert f.tolist() == [1, 2, 3] and w.tolist() == pytest.approx([1, 1 / 4, 1 / 9])
+    assert RandmanSpec(alpha=1.0, precision=1e-3).n_terms == 1000
+    assert RandmanSpec(alpha=2.0, precision=1e-3).n_terms == 32
+
+
+def test_smoothness_controls_roughness():
+    x = np.linspace(0, 1, 2001)[:, None]
+
+    def roughness(alpha):
+        manifold = RandomManifold.draw(np.random.default_rng(1), 3, 1, "reference", 200, alpha)
+        return np.abs(np.diff(manifold(x), n=2, axis=0)).mean()
+
+    assert roughness(0.5) > 3 * roughness(2.0)
