@@ -100,24 +100,28 @@ def test_propagating_recurrent_gradients_changes_input_gradients():
 def test_network_init_is_uniform_fan_in_and_seeded():
     def make(seed):
         return SpikingNetwork(20, [100, 50], 10, LIFParameters(), SUPERSPIKE, recurrent=True,
-                              generator=torch.Generator().manual_seed(seed))
+                              generators=torch.Generator().manual_seed(seed))
 
     net = make(0)
-    bounds = {"hidden.0.weight": 1 / math.sqrt(20), "hidden.0.recurrent_weight": 1 / math.sqrt(100),
-              "hidden.1.weight": 1 / math.sqrt(100), "readout_weight": 1 / math.sqrt(50)}
-    for name, param in net.named_parameters():
-        bound = bounds.get(name, 1 / math.sqrt(param.shape[0]))
-        assert param.abs().max() <= bound
-        assert param.abs().max() > 0.9 * bound
-    assert not any("bias" in name for name, _ in net.named_parameters())
+    bounds = {"weights.0": 1 / math.sqrt(20), "recurrent_weights.0": 1 / math.sqrt(100),
+              "weights.1": 1 / math.sqrt(100), "recurrent_weights.1": 1 / math.sqrt(50),
+              "readout_weight": 1 / math.sqrt(50)}
+    names = dict(net.named_parameters())
+    assert set(names) == set(bounds)  # no biases
+    for name, param in names.items():
+        assert param.shape[0] == 1  # one cell
+        assert param.abs().max() <= bounds[name]
+        assert param.abs().max() > 0.9 * bounds[name]
     assert all(torch.equal(a, b) for a, b in zip(net.parameters(), make(0).parameters()))
     assert not torch.equal(net.readout_weight, make(1).readout_weight)
 
 
-def test_network_logits_are_max_over_time_of_readout():
-    net = SpikingNetwork(5, [8], 3, LIFParameters(), SUPERSPIKE, generator=torch.Generator().manual_seed(0))
+@pytest.mark.parametrize("backend", ["reference", "fused"])
+def test_network_logits_are_max_over_time_of_readout(backend):
+    net = SpikingNetwork(5, [8], 3, LIFParameters(), SUPERSPIKE, generators=torch.Generator().manual_seed(0),
+                         backend=backend)
     x = (torch.rand(4, 50, 5, generator=torch.Generator().manual_seed(1)) < 0.2).float()
     out = net(x)
-    assert out.logits.shape == (4, 3) and out.readout.shape == (4, 50, 3)
-    torch.testing.assert_close(out.logits, out.readout.max(dim=1).values)
-    assert out.hidden[0].spikes.shape == (4, 50, 8)
+    assert out.logits.shape == (1, 4, 3) and out.readout.shape == (1, 4, 50, 3)
+    torch.testing.assert_close(out.logits, out.readout.max(dim=2).values)
+    assert out.hidden[0].spikes.shape == (1, 4, 50, 8)

@@ -37,7 +37,8 @@ def test_small_randman_run_learns_well_above_chance(small_config, tmp_path):
     assert on_disk["device"] == "cpu" and on_disk["threads"] == 2
     assert 0 < on_disk["mean_spikes_per_neuron"][0] and 0 <= on_disk["silent_fraction"][0] <= 1
     saved = torch.load(tmp_path / "model.pt", weights_only=True)
-    assert set(saved["state_dict"]) == {"hidden.0.weight", "readout_weight"}
+    assert set(saved["state_dict"]) == {"weights.0", "readout_weight"}
+    assert saved["state_dict"]["weights.0"].shape == (20, 64)
     assert not (tmp_path / CHECKPOINT_NAME).exists()
 
 

@@ -1,11 +1,18 @@
-"""Multi-layer spiking network: LIF hidden layers and a leaky, non-spiking readout.
+"""Multi-layer spiking classifier for K grid cells at once: LIF hidden layers, leaky readout.
 
 Logit of class k = max_n U_out,k[n] (max over time of the readout potential); the
 loss is softmax cross-entropy on those logits, the prediction their argmax.
 
-Weights are drawn from U(−√k, √k), k = 1/fan_in (PyTorch's ``nn.Linear`` default);
-there are no biases. Weight matrices are stored [fan_in, fan_out] so that the
-feed-forward current of all time steps is one matmul, F = S_in @ W.
+K independent networks ("cells") of one architecture are stored as stacked weights
+[K, fan_in, fan_out] and run as one batched computation; cell k may have its own
+surrogate, detach flags and initial weights (its own seed). A single run is K = 1.
+Weights are drawn from U(−√k, √k), k = 1/fan_in (PyTorch's ``nn.Linear`` default),
+cell by cell from that cell's generator, in the order layer 1 W, layer 1 V, layer 2 W,
+…, readout; there are no biases. The feed-forward current of all time steps is one
+(batched) matmul F = S_in @ W.
+
+Backends: ``fused`` (default) uses :mod:`surrogate_study.fused_lif`; ``reference`` runs
+the plain autograd time loop of :mod:`surrogate_study.lif`, cell by cell.
 """
 
 from __future__ import annotations
@@ -16,57 +23,28 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from .fused_lif import fused_lif_time_major, leaky_readout_time_major
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .surrogates import Surrogate
 
+BACKENDS: tuple[str, ...] = ("fused", "reference")
 
-def uniform_fan_in_(weight: Tensor, fan_in: int, generator: Optional[torch.Generator]) -> Tensor:
-    """Fill ``weight`` in place from U(−√k, √k), k = 1/fan_in."""
+
+def uniform_fan_in(shape: Sequence[int], fan_in: int, generator: Optional[torch.Generator]) -> Tensor:
+    """A new tensor drawn from U(−√k, √k), k = 1/fan_in."""
     bound = math.sqrt(1.0 / fan_in)
-    with torch.no_grad():
-        return weight.uniform_(-bound, bound, generator=generator)
+    return torch.empty(*shape).uniform_(-bound, bound, generator=generator)
 
 
-class LIFLayer(nn.Module):
-    """One hidden layer of current-based LIF neurons, optionally recurrent."""
-
-    def __init__(
-        self,
-        n_in: int,
-        n_out: int,
-        params: LIFParameters,
-        surrogate: Surrogate,
-        recurrent: bool = False,
-        detach_reset: bool = True,
-        detach_recurrent: bool = False,
-        generator: Optional[torch.Generator] = None,
-    ) -> None:
-        super().__init__()
-        self.params = params
-        self.surrogate = surrogate
-        self.detach_reset = detach_reset
-        self.detach_recurrent = detach_recurrent
-        self.weight = nn.Parameter(uniform_fan_in_(torch.empty(n_in, n_out), n_in, generator))
-        self.recurrent_weight: Optional[nn.Parameter] = None
-        if recurrent:
-            self.recurrent_weight = nn.Parameter(
-                uniform_fan_in_(torch.empty(n_out, n_out), n_out, generator)
-            )
-
-    def forward(self, spikes_in: Tensor) -> LayerTrace:
-        """Spikes and membrane of this layer for input spikes [batch, time, n_in]."""
-        return lif_layer_dynamics(
-            spikes_in @ self.weight,
-            self.params,
-            self.surrogate,
-            recurrent_weight=self.recurrent_weight,
-            detach_reset=self.detach_reset,
-            detach_recurrent=self.detach_recurrent,
-        )
+def _per_cell(value, cells: int, name: str) -> list:
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * cells
+    if len(values) != cells:
+        raise ValueError(f"{name}: expected one value per cell ({cells}), got {len(values)}")
+    return values
 
 
 class NetworkOutput(NamedTuple):
-    """Logits [batch, classes], readout potential [batch, time, classes], hidden traces."""
+    """Logits [K, B, classes], readout potential [K, B, T, classes], hidden traces [K, B, T, N]."""
 
     logits: Tensor
     readout: Tensor
@@ -74,7 +52,7 @@ class NetworkOutput(NamedTuple):
 
 
 class SpikingNetwork(nn.Module):
-    """n_in → hidden[0] → … → hidden[-1] → n_classes spiking classifier."""
+    """K cells of the classifier n_in → hidden[0] → … → hidden[-1] → n_classes."""
 
     def __init__(
         self,
@@ -82,40 +60,88 @@ class SpikingNetwork(nn.Module):
         hidden: Sequence[int],
         n_classes: int,
         params: LIFParameters,
-        surrogate: Surrogate,
+        surrogates: Surrogate | Sequence[Surrogate],
         recurrent: bool = False,
-        detach_reset: bool = True,
-        detach_recurrent: bool = False,
-        generator: Optional[torch.Generator] = None,
+        detach_reset: bool | Sequence[bool] = True,
+        detach_recurrent: bool | Sequence[bool] = False,
+        generators: Optional[torch.Generator | Sequence[Optional[torch.Generator]]] = None,
+        backend: str = "fused",
     ) -> None:
         super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+        if generators is None or isinstance(generators, torch.Generator):
+            generators = [generators]
+        cells = len(generators)
+        self.cells = cells
         self.params = params
-        sizes = [n_in, *hidden]
-        self.hidden = nn.ModuleList(
-            LIFLayer(
-                fan_in,
-                fan_out,
-                params,
-                surrogate,
-                recurrent=recurrent,
-                detach_reset=detach_reset,
-                detach_recurrent=detach_recurrent,
-                generator=generator,
-            )
-            for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
-        )
-        self.readout_weight = nn.Parameter(
-            uniform_fan_in_(torch.empty(sizes[-1], n_classes), sizes[-1], generator)
-        )
+        self.backend = backend
+        self.recurrent = recurrent
+        self.surrogates = tuple(_per_cell(surrogates, cells, "surrogates"))
+        self.detach_reset = tuple(_per_cell(detach_reset, cells, "detach_reset"))
+        self.detach_recurrent = tuple(_per_cell(detach_recurrent, cells, "detach_recurrent"))
+        sizes = [n_in, *hidden, n_classes]
+        per_cell_weights: list[list[Tensor]] = []
+        for generator in generators:
+            weights = []
+            for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+                weights.append(uniform_fan_in((fan_in, fan_out), fan_in, generator))
+                if recurrent and layer < len(hidden):
+                    weights.append(uniform_fan_in((fan_out, fan_out), fan_out, generator))
+            per_cell_weights.append(weights)
+        stacked = [nn.Parameter(torch.stack(ws)) for ws in zip(*per_cell_weights)]
+        self.weights = nn.ParameterList(stacked[:-1:2] if recurrent else stacked[:-1])
+        self.recurrent_weights = nn.ParameterList(stacked[1:-1:2] if recurrent else [])
+        self.readout_weight = stacked[-1]
 
-    def forward(self, spikes_in: Tensor) -> NetworkOutput:
-        """Run the network on input spikes [batch, time, n_in]."""
+    @property
+    def n_hidden_layers(self) -> int:
+        return len(self.weights)
+
+    def _reference_forward(self, spikes_in: Tensor) -> NetworkOutput:
+        """The plain autograd time loop, cell by cell; traces [K, B, T, N]."""
+        if spikes_in.dim() == 3:
+            spikes_in = spikes_in.expand(self.cells, *spikes_in.shape)
         traces: list[LayerTrace] = []
         spikes = spikes_in
-        for layer in self.hidden:
-            trace = layer(spikes)
+        for layer in range(self.n_hidden_layers):
+            feedforward = spikes @ self.weights[layer].unsqueeze(1)
+            cell_traces = [
+                lif_layer_dynamics(
+                    feedforward[k], self.params, self.surrogates[k],
+                    self.recurrent_weights[layer][k] if self.recurrent else None,
+                    self.detach_reset[k], self.detach_recurrent[k],
+                )
+                for k in range(self.cells)
+            ]
+            trace = LayerTrace(torch.stack([t.spikes for t in cell_traces]),
+                               torch.stack([t.membrane for t in cell_traces]))
             traces.append(trace)
             spikes = trace.spikes
-        readout = leaky_readout_dynamics(spikes @ self.readout_weight, self.params)
-        logits = readout.max(dim=1).values
-        return NetworkOutput(logits, readout, traces)
+        readout_current = spikes @ self.readout_weight.unsqueeze(1)
+        readout = torch.stack([leaky_readout_dynamics(current, self.params) for current in readout_current])
+        return NetworkOutput(readout.max(dim=2).values, readout, traces)
+
+    def _fused_forward(self, spikes_in: Tensor) -> NetworkOutput:
+        """The fused core, time-major [T, K, B, N] inside; traces returned as [K, B, T, N] views."""
+        if spikes_in.dim() == 3:  # [B, T, in] shared by all cells
+            spikes = spikes_in.transpose(0, 1).unsqueeze(1)  # [T, 1, B, in]
+        else:
+            spikes = spikes_in.permute(2, 0, 1, 3)  # [T, K, B, in]
+        traces: list[LayerTrace] = []
+        for layer in range(self.n_hidden_layers):
+            feedforward = torch.matmul(spikes, self.weights[layer])  # [T, K, B, N]
+            spikes, membrane = fused_lif_time_major(
+                feedforward, self.params, self.surrogates,
+                self.recurrent_weights[layer] if self.recurrent else None,
+                self.detach_reset, self.detach_recurrent,
+            )
+            traces.append(LayerTrace(spikes.movedim(0, 2), membrane.movedim(0, 2)))
+        readout = leaky_readout_time_major(torch.matmul(spikes, self.readout_weight), self.params)
+        return NetworkOutput(readout.max(dim=0).values, readout.movedim(0, 2), traces)
+
+    def forward(self, spikes_in: Tensor) -> NetworkOutput:
+        """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell)."""
+        if self.backend == "fused":
+            return self._fused_forward(spikes_in)
+        return self._reference_forward(spikes_in)

@@ -14,7 +14,7 @@ The total penalty sums both bounds over all hidden layers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Union
 
 import torch
 from torch import Tensor
@@ -44,14 +44,34 @@ def spike_counts(spikes: Tensor) -> Tensor:
     return spikes.sum(dim=1)
 
 
+Scalar = Union[float, Tensor]
+
+
+def _power(excess: Tensor, power: Scalar) -> Tensor:
+    """excess^p for p ∈ {1, 2}; ``power`` may be a tensor of per-cell values."""
+    if isinstance(power, Tensor):
+        return torch.where(power == 2, excess.square(), excess)
+    return excess.square() if power == 2 else excess
+
+
+def lower_bound(counts: Tensor, strength: Scalar, threshold: Scalar, power: Scalar) -> Tensor:
+    """λ_low [ν_low − ζ]₊^p elementwise; the penalty is its mean over inputs and neurons."""
+    return strength * _power(torch.relu(threshold - counts), power)
+
+
+def upper_bound(counts: Tensor, strength: Scalar, threshold: Scalar, power: Scalar) -> Tensor:
+    """λ_up [mean_i ζ − ν_up]₊^p per input (neurons are the last dimension)."""
+    return strength * _power(torch.relu(counts.mean(dim=-1, keepdim=True) - threshold), power)
+
+
 def lower_bound_penalty(counts: Tensor, bound: ActivityBound) -> Tensor:
     """λ_low · mean_{b,i} [ν_low − ζ_{b,i}]₊^p."""
-    return bound.strength * torch.relu(bound.threshold - counts).pow(bound.power).mean()
+    return lower_bound(counts, bound.strength, bound.threshold, bound.power).mean()
 
 
 def upper_bound_penalty(counts: Tensor, bound: ActivityBound) -> Tensor:
     """λ_up · mean_b [mean_i ζ_{b,i} − ν_up]₊^p."""
-    return bound.strength * torch.relu(counts.mean(dim=1) - bound.threshold).pow(bound.power).mean()
+    return upper_bound(counts, bound.strength, bound.threshold, bound.power).mean()
 
 
 def activity_penalty(

@@ -1,4 +1,4 @@
-"""One training run: a resolved config in, ``metrics.json`` + ``history.csv`` out.
+"""Training runs: resolved configs in, ``metrics.json`` + ``history.csv`` per run out.
 
 Per epoch: Adam steps on shuffled mini-batches of the training split minimizing
 
@@ -7,25 +7,29 @@ Per epoch: Adam steps on shuffled mini-batches of the training split minimizing
 then an evaluation of the validation and test splits. The reported accuracies are
 those of the epoch with the best validation accuracy (the earliest one on ties).
 
+Several runs ("cells") of one architecture and dataset train together in one batched
+computation (:func:`train_cells`); each keeps its own seed (weights and data order),
+surrogate, detach flags, regularizers and learning rate, and ends with the numbers it
+gets when trained alone (:func:`train` is the one-cell case).
+
 Robustness:
-- a non-finite loss or parameter ends the run with status ``diverged`` (no exception),
-  so a grid of runs goes on;
-- a checkpoint ``checkpoint.pt`` is written atomically after every epoch and removed
-  when the run ends; a rerun with the same config resumes from it and ends with the
-  same numbers as an uninterrupted run;
+- a non-finite loss or parameter ends that cell with status ``diverged`` (no
+  exception); the other cells go on;
+- a checkpoint ``checkpoint.pt`` is written atomically to every cell's folder after every
+  epoch and removed when the run ends; a rerun with the same configs resumes from it and
+  ends with the same numbers as an uninterrupted run;
 - all randomness comes from local generators seeded by ``seed`` (weights) and
   (``seed``, epoch) (data order).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -33,12 +37,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import __version__
+from .allocator import keep_freed_memory
 from .atomic import torch_save_atomic, write_csv_atomic, write_json_atomic
 from .config import ConfigError, config_digest
 from .datasets import load_splits
 from .lif import LIFParameters
 from .network import SpikingNetwork
-from .regularizers import ActivityBound, activity_penalty, spike_counts
+from .optim import CellAdam
+from .regularizers import NORMS, lower_bound, upper_bound
 from .spike_data import SpikeDataset
 from .surrogates import Surrogate
 
@@ -49,7 +55,18 @@ METRICS_NAME = "metrics.json"
 HISTORY_NAME = "history.csv"
 MODEL_NAME = "model.pt"
 
-EpochCallback = Callable[[int, Mapping[str, Any]], None]
+EpochCallback = Callable[[int, Sequence[Optional[Mapping[str, Any]]]], None]
+
+#: Config keys in which cells trained together may differ; all other keys must agree.
+PER_CELL_KEYS: tuple[tuple[str, ...], ...] = (
+    ("seed",),
+    ("surrogate",),
+    ("regularization",),
+    ("training", "lr"),
+    ("training", "save_model"),
+    ("model", "detach_reset"),
+    ("model", "detach_recurrent"),
+)
 
 
 def select_device(name: str) -> torch.device:
@@ -61,27 +78,32 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_network(config: Mapping[str, Any], n_in: int, n_classes: int) -> SpikingNetwork:
-    """The network described by ``config['model']`` and ``config['surrogate']``, seeded by ``config['seed']``."""
-    model = config["model"]
-    generator = torch.Generator().manual_seed(config["seed"])
+def shared_part(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` without the per-cell keys: what cells trained together must share."""
+    shared = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in config.items()}
+    for path in PER_CELL_KEYS:
+        if len(path) == 1:
+            shared.pop(path[0], None)
+        else:
+            shared[path[0]].pop(path[1], None)
+    return shared
+
+
+def build_network(configs: Sequence[Mapping[str, Any]], n_in: int, n_classes: int) -> SpikingNetwork:
+    """One network cell per config; cell k is initialised from a generator seeded by its ``seed``."""
+    model = configs[0]["model"]
     return SpikingNetwork(
         n_in,
         model["hidden"],
         n_classes,
         LIFParameters(model["dt"], model["tau_mem"], model["tau_syn"], model["tau_readout"], model["threshold"]),
-        Surrogate(**config["surrogate"]),
+        [Surrogate(**c["surrogate"]) for c in configs],
         recurrent=model["recurrent"],
-        detach_reset=model["detach_reset"],
-        detach_recurrent=model["detach_recurrent"],
-        generator=generator,
+        detach_reset=[c["model"]["detach_reset"] for c in configs],
+        detach_recurrent=[c["model"]["detach_recurrent"] for c in configs],
+        generators=[torch.Generator().manual_seed(c["seed"]) for c in configs],
+        backend=configs[0]["training"]["backend"],
     )
-
-
-def activity_bounds(config: Mapping[str, Any]) -> tuple[ActivityBound, ActivityBound]:
-    """Lower and upper activity bounds from ``config['regularization']``."""
-    reg = config["regularization"]
-    return ActivityBound(**reg["lower"]), ActivityBound(**reg["upper"])
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -89,9 +111,37 @@ def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.as_tensor(np.random.default_rng([seed, epoch]).permutation(n))
 
 
+class CellRegularizer:
+    """Lower and upper activity bounds of every cell as [K, 1, 1] tensors (see ``regularizers``)."""
+
+    def __init__(self, configs: Sequence[Mapping[str, Any]], device: torch.device) -> None:
+        def column(bound: str, key: str) -> torch.Tensor:
+            values = [c["regularization"][bound][key] for c in configs]
+            if key == "norm":
+                values = [NORMS[v] for v in values]
+            return torch.tensor(values, dtype=torch.float32, device=device).view(-1, 1, 1)
+
+        keys = ("strength", "threshold", "norm")
+        self.lower = [column("lower", key) for key in keys]
+        self.upper = [column("upper", key) for key in keys]
+        self.any_lower = any(c["regularization"]["lower"]["strength"] for c in configs)
+        self.any_upper = any(c["regularization"]["upper"]["strength"] for c in configs)
+
+    def __call__(self, hidden_spikes: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Per-cell penalty [K] summed over layers, for hidden spikes [K, B, T, N]."""
+        total = hidden_spikes[0].new_zeros(hidden_spikes[0].shape[0])
+        for spikes in hidden_spikes:
+            counts = spikes.sum(dim=2)  # ζ [K, B, N]
+            if self.any_lower:
+                total = total + lower_bound(counts, *self.lower).mean(dim=(1, 2))
+            if self.any_upper:
+                total = total + upper_bound(counts, *self.upper).mean(dim=(1, 2))
+        return total
+
+
 @dataclass
 class Evaluation:
-    """Accuracy, cross-entropy and hidden activity of a network on one split."""
+    """Accuracy, cross-entropy and hidden activity of one cell on one split."""
 
     accuracy: float
     loss: float
@@ -100,42 +150,48 @@ class Evaluation:
 
 
 @torch.no_grad()
-def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int, device: torch.device) -> Evaluation:
-    """Evaluate ``model`` on all of ``data``."""
+def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int, device: torch.device) -> list[Evaluation]:
+    """Evaluate every cell of ``model`` on all of ``data``; one :class:`Evaluation` per cell."""
     model.eval()
-    correct, loss_sum = 0, 0.0
-    n_layers = len(model.hidden)
-    spike_sum = [0.0] * n_layers
+    cells, n_layers = model.cells, model.n_hidden_layers
+    correct = torch.zeros(cells, dtype=torch.int64)
+    loss_sum = torch.zeros(cells, dtype=torch.float64)
+    spike_sum = torch.zeros(n_layers, cells, dtype=torch.float64)
     ever_spiked: list[Optional[torch.Tensor]] = [None] * n_layers
     for start in range(0, len(data), batch_size):
         indices = torch.arange(start, min(start + batch_size, len(data)))
         labels = data.labels[indices].to(device)
         output = model(data.dense(indices, device))
-        loss_sum += float(F.cross_entropy(output.logits, labels, reduction="sum"))
-        correct += int((output.logits.argmax(dim=1) == labels).sum())
+        logits = output.logits  # [K, B, C]
+        loss_sum += F.cross_entropy(logits.flatten(0, 1), labels.repeat(cells), reduction="none").view(
+            cells, -1).sum(dim=1).double().cpu()
+        correct += (logits.argmax(dim=2) == labels).sum(dim=1).cpu()
         for layer, trace in enumerate(output.hidden):
-            counts = spike_counts(trace.spikes)
-            spike_sum[layer] += float(counts.mean(dim=1).sum())
-            fired = (counts > 0).any(dim=0)
+            counts = trace.spikes.sum(dim=2)  # [K, B, N]
+            spike_sum[layer] += counts.mean(dim=2).sum(dim=1).double().cpu()
+            fired = (counts > 0).any(dim=1).cpu()  # [K, N]
             ever_spiked[layer] = fired if ever_spiked[layer] is None else ever_spiked[layer] | fired
     n = len(data)
-    return Evaluation(
-        accuracy=correct / n,
-        loss=loss_sum / n,
-        mean_spikes=[s / n for s in spike_sum],
-        silent_fraction=[float((~fired).float().mean()) for fired in ever_spiked],  # type: ignore[union-attr]
-    )
+    return [
+        Evaluation(
+            accuracy=int(correct[k]) / n,
+            loss=float(loss_sum[k]) / n,
+            mean_spikes=[float(spike_sum[layer, k]) / n for layer in range(n_layers)],
+            silent_fraction=[float((~fired[k]).float().mean()) for fired in ever_spiked],  # type: ignore[index]
+        )
+        for k in range(cells)
+    ]
 
 
 @dataclass
-class RunState:
-    """Everything a resumed run needs: next epoch, history, best epoch and its weights."""
+class CellState:
+    """Everything a resumed cell needs: status, history, best epoch and its weights."""
 
-    next_epoch: int = 0
+    status: str = "ok"
+    diverged_epoch: Optional[int] = None
     history: list[dict[str, Any]] = field(default_factory=list)
     best: Optional[dict[str, Any]] = None
     best_weights: Optional[dict[str, torch.Tensor]] = None
-    elapsed_s: float = 0.0
 
 
 def history_columns(n_layers: int) -> list[str]:
@@ -162,153 +218,228 @@ def _history_row(epoch: int, train: Mapping[str, float], valid: Evaluation, test
     return row
 
 
-def _parameters_finite(model: torch.nn.Module) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+def _cell_weights(model: SpikingNetwork, cell: int) -> dict[str, torch.Tensor]:
+    return {name: p[cell].detach().to("cpu", copy=True) for name, p in model.named_parameters()}
 
 
-def train_epoch(
-    model: SpikingNetwork,
-    optimizer: torch.optim.Optimizer,
-    data: SpikeDataset,
-    order: torch.Tensor,
-    batch_size: int,
-    bounds: tuple[ActivityBound, ActivityBound],
-    device: torch.device,
-) -> Optional[dict[str, float]]:
-    """One pass over ``data`` in ``order``; None when the loss or a parameter became non-finite."""
-    model.train()
-    loss_sum = reg_sum = 0.0
-    correct = 0
-    for start in range(0, len(order), batch_size):
-        indices = order[start : start + batch_size]
-        labels = data.labels[indices].to(device)
-        output = model(data.dense(indices, device))
-        regularization = activity_penalty((t.spikes for t in output.hidden), *bounds)
-        loss = F.cross_entropy(output.logits, labels) + regularization
-        if not torch.isfinite(loss):
-            return None
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += float(loss.detach()) * len(indices)
-        reg_sum += float(regularization.detach()) * len(indices)
-        correct += int((output.logits.argmax(dim=1) == labels).sum())
-    if not _parameters_finite(model):
-        return None
-    n = len(order)
-    return {"train_loss": loss_sum / n, "train_regularization": reg_sum / n, "train_accuracy": correct / n}
+def _load_cell_weights(model: SpikingNetwork, cell: int, weights: Mapping[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p[cell] = weights[name].to(p.device)
 
 
-def _load_checkpoint(path: Path, digest: str, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> RunState:
-    if not path.exists():
-        return RunState()
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if checkpoint.get("config_digest") != digest:
-        logger.warning("ignoring %s: it was written for another config", path)
-        return RunState()
-    model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    logger.info("resuming %s at epoch %d", path.parent, checkpoint["state"]["next_epoch"])
-    return RunState(**checkpoint["state"])
+class CellTrainer:
+    """K cells, their optimizer and per-cell states; one epoch at a time."""
+
+    def __init__(self, configs: Sequence[Mapping[str, Any]], out_dirs: Sequence[Path]) -> None:
+        first = configs[0]
+        for k, config in enumerate(configs[1:], start=1):
+            if shared_part(config) != shared_part(first):
+                raise ConfigError(
+                    f"config error: cell {k} ({out_dirs[k]}) differs from cell 0 outside the per-cell keys "
+                    f"{', '.join('.'.join(p) for p in PER_CELL_KEYS)}; train them separately"
+                )
+        self.configs, self.out_dirs = list(configs), list(out_dirs)
+        if first["threads"] is not None:
+            torch.set_num_threads(first["threads"])
+        self.device = select_device(first["device"])
+        self.training = first["training"]
+        self.splits = load_splits(first["dataset"])
+        self.model = build_network(configs, self.splits.train.n_units, self.splits.train.n_classes).to(self.device)
+        self.optimizer = CellAdam(list(self.model.parameters()), [c["training"]["lr"] for c in configs])
+        self.regularizer = CellRegularizer(configs, self.device)
+        self.digests = [config_digest(c) for c in configs]
+        self.states = [CellState() for _ in configs]
+        self.next_epoch = 0
+        self.elapsed_s = 0.0
+
+    @property
+    def cells(self) -> int:
+        return len(self.configs)
+
+    def active(self) -> list[int]:
+        return [k for k, state in enumerate(self.states) if state.status == "ok"]
+
+    def _mark_diverged(self, cell: int, epoch: int) -> None:
+        self.states[cell].status, self.states[cell].diverged_epoch = "diverged", epoch
+        self.optimizer.freeze(cell)
+        logger.warning("%s diverged in epoch %d", self.out_dirs[cell], epoch)
+
+    def train_epoch(self, epoch: int) -> list[Optional[dict[str, float]]]:
+        """One pass over the training split; per cell its loss/accuracy, None when it diverged."""
+        self.model.train()
+        data, batch_size, cells = self.splits.train, self.training["batch_size"], self.cells
+        orders = [epoch_order(c["seed"], epoch, len(data)) for c in self.configs]
+        loss_sum = torch.zeros(cells, dtype=torch.float64)
+        reg_sum = torch.zeros(cells, dtype=torch.float64)
+        correct = torch.zeros(cells, dtype=torch.int64)
+        for start in range(0, len(data), batch_size):
+            batches = [order[start : start + batch_size] for order in orders]
+            labels = torch.stack([data.labels[b] for b in batches]).to(self.device)  # [K, B]
+            inputs = torch.stack([data.dense(b, self.device) for b in batches])  # [K, B, T, U]
+            output = self.model(inputs)
+            cross_entropy = F.cross_entropy(output.logits.flatten(0, 1), labels.flatten(), reduction="none")
+            regularization = self.regularizer([t.spikes for t in output.hidden])
+            losses = cross_entropy.view(cells, -1).mean(dim=1) + regularization  # [K]
+            finite = torch.isfinite(losses.detach()).cpu()
+            for k in self.active():
+                if not finite[k]:
+                    self._mark_diverged(k, epoch)
+            active = torch.tensor([state.status == "ok" for state in self.states])
+            if not active.any():
+                break
+            self.optimizer.zero_grad()
+            losses[active.to(self.device)].sum().backward()
+            self.optimizer.step()
+            size = len(batches[0])
+            loss_sum += losses.detach().double().cpu().nan_to_num() * size
+            reg_sum += regularization.detach().double().cpu().nan_to_num() * size
+            correct += (output.logits.detach().argmax(dim=2) == labels).sum(dim=1).cpu()
+        for k in self.active():
+            if not all(bool(torch.isfinite(p[k]).all()) for p in self.model.parameters()):
+                self._mark_diverged(k, epoch)
+        n = len(data)
+        return [
+            {"train_loss": float(loss_sum[k]) / n, "train_regularization": float(reg_sum[k]) / n,
+             "train_accuracy": int(correct[k]) / n}
+            if self.states[k].status == "ok" else None
+            for k in range(cells)
+        ]
+
+    def record_epoch(self, epoch: int, train_stats: Sequence[Optional[Mapping[str, float]]]) -> list[Optional[dict]]:
+        """Evaluate, append history rows and update each cell's best epoch."""
+        eval_batch = self.training["eval_batch_size"]
+        valid = evaluate(self.model, self.splits.valid, eval_batch, self.device)
+        test = evaluate(self.model, self.splits.test, eval_batch, self.device)
+        rows: list[Optional[dict]] = []
+        for k, state in enumerate(self.states):
+            if train_stats[k] is None:
+                rows.append(None)
+                continue
+            row = _history_row(epoch, train_stats[k], valid[k], test[k])
+            state.history.append(row)
+            rows.append(row)
+            if state.best is None or valid[k].accuracy > state.best["valid_accuracy"]:
+                state.best = {
+                    "epoch": epoch,
+                    "train_accuracy": train_stats[k]["train_accuracy"],
+                    "valid_accuracy": valid[k].accuracy,
+                    "test_accuracy": test[k].accuracy,
+                    "test_loss": test[k].loss,
+                    "mean_spikes_per_neuron": test[k].mean_spikes,
+                    "silent_fraction": test[k].silent_fraction,
+                }
+                state.best_weights = _cell_weights(self.model, k)
+        return rows
+
+    def save_checkpoints(self) -> None:
+        for k, out_dir in enumerate(self.out_dirs):
+            torch_save_atomic(out_dir / CHECKPOINT_NAME, {
+                "config_digest": self.digests[k],
+                "next_epoch": self.next_epoch,
+                "elapsed_s": self.elapsed_s,
+                "weights": _cell_weights(self.model, k),
+                "optimizer": self.optimizer.cell_state(k),
+                "state": asdict(self.states[k]),
+            })
+
+    def load_checkpoints(self) -> None:
+        """Resume when every cell has a checkpoint of its own config at the same epoch."""
+        paths = [d / CHECKPOINT_NAME for d in self.out_dirs]
+        if not any(p.exists() for p in paths):
+            return
+        checkpoints = [torch.load(p, map_location="cpu", weights_only=True) if p.exists() else None for p in paths]
+        usable = all(
+            c is not None and c["config_digest"] == digest and c["next_epoch"] == checkpoints[0]["next_epoch"]
+            for c, digest in zip(checkpoints, self.digests)
+        )
+        if not usable:
+            logger.warning("checkpoints in %s do not match these configs; starting afresh", self.out_dirs[0].parent)
+            return
+        for k, checkpoint in enumerate(checkpoints):
+            _load_cell_weights(self.model, k, checkpoint["weights"])
+            self.optimizer.load_cell_state(k, checkpoint["optimizer"])
+            self.states[k] = CellState(**checkpoint["state"])
+            if self.states[k].status != "ok":
+                self.optimizer.active[k] = False
+        self.next_epoch = checkpoints[0]["next_epoch"]
+        self.elapsed_s = checkpoints[0]["elapsed_s"]
+        logger.info("resuming %d cell(s) at epoch %d", self.cells, self.next_epoch)
+
+    def write_outputs(self, wall_time_s: float) -> list[dict[str, Any]]:
+        all_metrics = []
+        for k, (config, out_dir, state) in enumerate(zip(self.configs, self.out_dirs, self.states)):
+            metrics = _metrics(config, self.device, state, self.next_epoch, wall_time_s, self.cells)
+            write_csv_atomic(out_dir / HISTORY_NAME, state.history, history_columns(len(config["model"]["hidden"])))
+            if config["training"]["save_model"] and state.best_weights is not None:
+                torch_save_atomic(out_dir / MODEL_NAME, {"config": dict(config), "state_dict": state.best_weights})
+            write_json_atomic(out_dir / METRICS_NAME, metrics)
+            (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+            all_metrics.append(metrics)
+        return all_metrics
 
 
-def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()}
+def train_cells(
+    configs: Sequence[Mapping[str, Any]],
+    out_dirs: Sequence[str | Path],
+    *,
+    on_epoch_end: Optional[EpochCallback] = None,
+    progress: Optional[bool] = None,
+) -> list[dict[str, Any]]:
+    """Train the runs ``configs`` (one architecture and dataset) together; outputs to ``out_dirs``.
+
+    ``progress``: show a tqdm bar (None: only when attached to a terminal).
+    Returns the content of every run's ``metrics.json``.
+    """
+    if len(configs) != len(out_dirs) or not configs:
+        raise ValueError("train_cells needs one output folder per config, and at least one config")
+    keep_freed_memory()
+    out_dirs = [Path(d) for d in out_dirs]
+    for out_dir in out_dirs:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    trainer = CellTrainer(configs, out_dirs)
+    trainer.load_checkpoints()
+    started, elapsed_before = time.perf_counter(), trainer.elapsed_s
+    epochs = trainer.training["epochs"]
+    bar = tqdm(range(trainer.next_epoch, epochs), initial=trainer.next_epoch, total=epochs,
+               desc=f"train {out_dirs[0].name}" + (f" +{len(out_dirs) - 1}" if len(out_dirs) > 1 else ""),
+               unit="epoch", disable=None if progress is None else not progress)
+    for epoch in bar:
+        if not trainer.active():
+            break
+        rows = trainer.record_epoch(epoch, trainer.train_epoch(epoch))
+        trainer.next_epoch = epoch + 1
+        trainer.elapsed_s = elapsed_before + time.perf_counter() - started
+        trainer.save_checkpoints()
+        best = [s.best["valid_accuracy"] for s in trainer.states if s.best is not None]
+        if best:
+            bar.set_postfix(best_valid=f"{max(best):.3f}", diverged=trainer.cells - len(trainer.active()))
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, rows)
+    bar.close()
+    return trainer.write_outputs(elapsed_before + time.perf_counter() - started)
 
 
 def train(
     config: Mapping[str, Any],
     out_dir: str | Path,
     *,
-    on_epoch_end: Optional[EpochCallback] = None,
+    on_epoch_end: Optional[Callable[[int, Mapping[str, Any]], None]] = None,
     progress: Optional[bool] = None,
 ) -> dict[str, Any]:
-    """Train the run described by the resolved ``config`` and write its outputs to ``out_dir``.
-
-    ``progress``: show a tqdm bar (None: only when attached to a terminal).
-    Returns the content of ``metrics.json``.
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if config["threads"] is not None:
-        torch.set_num_threads(config["threads"])
-    device = select_device(config["device"])
-    training = config["training"]
-    splits = load_splits(config["dataset"])
-    model = build_network(config, splits.train.n_units, splits.train.n_classes).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=training["lr"])
-    bounds = activity_bounds(config)
-    digest = config_digest(config)
-    checkpoint_path = out_dir / CHECKPOINT_NAME
-    state = _load_checkpoint(checkpoint_path, digest, model, optimizer)
-
-    status, diverged_epoch = "ok", None
-    started = time.perf_counter()
-    elapsed_before = state.elapsed_s
-    epochs = tqdm(
-        range(state.next_epoch, training["epochs"]),
-        initial=state.next_epoch,
-        total=training["epochs"],
-        desc=f"train {out_dir.name}",
-        unit="epoch",
-        disable=None if progress is None else not progress,
-    )
-    for epoch in epochs:
-        order = epoch_order(config["seed"], epoch, len(splits.train))
-        train_stats = train_epoch(model, optimizer, splits.train, order, training["batch_size"], bounds, device)
-        if train_stats is None:
-            status, diverged_epoch = "diverged", epoch
-            break
-        valid = evaluate(model, splits.valid, training["eval_batch_size"], device)
-        test = evaluate(model, splits.test, training["eval_batch_size"], device)
-        state.history.append(_history_row(epoch, train_stats, valid, test))
-        if state.best is None or valid.accuracy > state.best["valid_accuracy"]:
-            state.best = {
-                "epoch": epoch,
-                "train_accuracy": train_stats["train_accuracy"],
-                "valid_accuracy": valid.accuracy,
-                "test_accuracy": test.accuracy,
-                "test_loss": test.loss,
-                "mean_spikes_per_neuron": test.mean_spikes,
-                "silent_fraction": test.silent_fraction,
-            }
-            state.best_weights = _cpu_state(model)
-        state.next_epoch = epoch + 1
-        state.elapsed_s = elapsed_before + time.perf_counter() - started
-        torch_save_atomic(
-            checkpoint_path,
-            {"config_digest": digest, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "state": dataclasses.asdict(state)},
-        )
-        epochs.set_postfix(valid_acc=f"{valid.accuracy:.3f}", best=f"{state.best['valid_accuracy']:.3f}")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, state.history[-1])
-    epochs.close()
-
-    metrics = _metrics(config, device, status, diverged_epoch, state,
-                       elapsed_before + time.perf_counter() - started)
-    write_csv_atomic(out_dir / HISTORY_NAME, state.history, history_columns(len(config["model"]["hidden"])))
-    if training["save_model"] and state.best_weights is not None:
-        torch_save_atomic(out_dir / MODEL_NAME, {"config": dict(config), "state_dict": state.best_weights})
-    write_json_atomic(out_dir / METRICS_NAME, metrics)
-    checkpoint_path.unlink(missing_ok=True)
-    return metrics
+    """Train one run (see :func:`train_cells`); returns its ``metrics.json`` content."""
+    callback = None if on_epoch_end is None else (lambda epoch, rows: on_epoch_end(epoch, rows[0]))
+    return train_cells([config], [out_dir], on_epoch_end=callback, progress=progress)[0]
 
 
-def _metrics(
-    config: Mapping[str, Any],
-    device: torch.device,
-    status: str,
-    diverged_epoch: Optional[int],
-    state: RunState,
-    wall_time_s: float,
-) -> dict[str, Any]:
+def _metrics(config: Mapping[str, Any], device: torch.device, state: CellState, epochs_completed: int,
+             wall_time_s: float, cells: int) -> dict[str, Any]:
     best = state.best or {}
     n_layers = len(config["model"]["hidden"])
     return {
-        "status": status,
-        "diverged_epoch": diverged_epoch,
-        "epochs_completed": state.next_epoch,
+        "status": state.status,
+        "diverged_epoch": state.diverged_epoch,
+        "epochs_completed": epochs_completed if state.diverged_epoch is None else state.diverged_epoch,
         "best_epoch": best.get("epoch"),
         "train_accuracy": best.get("train_accuracy"),
         "valid_accuracy": best.get("valid_accuracy"),
@@ -319,6 +450,7 @@ def _metrics(
         "seed": config["seed"],
         "device": str(device),
         "threads": torch.get_num_threads(),
+        "cells_trained_together": cells,
         "wall_time_s": round(wall_time_s, 3),
         "versions": {
             "surrogate_study": __version__,

@@ -1,0 +1,246 @@
+"""Fast LIF dynamics: hand-written BPTT over the whole time loop, for K grid cells at once.
+
+Tensors are time-major, [T, K, B, N]: K independent networks (grid cells) that may
+differ in surrogate shape, β, scale and detach flags, each on its own batch of B inputs.
+The model is that of :mod:`surrogate_study.lif`, written for speed: every time step
+works on one cache-resident [K, B, N] slice, with no autograd graph inside the loop.
+
+Forward, with U[0] = I[0] = 0:
+
+    S[n] = Θ(U[n] − ϑ),  m[n] = λ_mem U[n] + (1 − λ_mem) I[n],  U[n+1] = m[n] (1 − S[n]),
+    I[n+1] = λ_syn I[n] + F[n] (+ S[n] V for recurrent layers).
+
+Backward, from gU[T] = gI[T] = 0 down to n = 0, with σ′[n] = σ′(U[n] − ϑ) of each cell,
+ρ = 1 for a differentiable reset (0 when detached), π = 1 when recurrent gradients
+propagate (0 when detached), and the incoming gradients ĝS[n], ĝU[n] of the outputs:
+
+    gS[n] = ĝS[n] − ρ m[n] gU[n+1] + π gI[n+1] Vᵀ
+    gU[n] = ĝU[n] + λ_mem (1 − S[n]) gU[n+1] + σ′[n] gS[n]
+    gI[n] = λ_syn gI[n+1] + (1 − λ_mem)(1 − S[n]) gU[n+1]
+    ∂L/∂F[n] = gI[n+1],   ∂L/∂V = Σ_n S[n]ᵀ gI[n+1]  (V's direct term, always).
+
+The leaky readout is linear, so it is one matmul over time: I[n] = Σ_{m<n} λ^(n−1−m) F[m]
+is I = K_λ F, and U_out = K_out F_out with K_out = (1 − λ_out) K_{λ_out} K_{λ_syn}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import lif_kernels
+from .lif import LIFParameters
+from .surrogates import Surrogate, surrogate_derivative
+
+
+@lru_cache(maxsize=64)
+def _filter_matrix_cpu(steps: int, decay: float) -> Tensor:
+    n = torch.arange(steps, dtype=torch.float64)
+    lag = n[:, None] - 1.0 - n[None, :]
+    return torch.where(lag >= 0, decay ** lag.clamp(min=0.0), torch.zeros(()))
+
+
+def filter_matrix(steps: int, decay: float, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """K_λ [time, time]: I = K_λ F solves I[n+1] = λ I[n] + F[n], I[0] = 0."""
+    return _filter_matrix_cpu(steps, decay).to(dtype=dtype, device=device)
+
+
+@lru_cache(maxsize=64)
+def _readout_matrix_cpu(steps: int, decay_syn: float, decay_out: float) -> Tensor:
+    return (1.0 - decay_out) * _filter_matrix_cpu(steps, decay_out) @ _filter_matrix_cpu(steps, decay_syn)
+
+
+def leaky_readout_time_major(input_current: Tensor, params: LIFParameters) -> Tensor:
+    """U_out [T, ...] of the leaky readout for input current F_out [T, ...]: one matmul over time."""
+    steps = input_current.shape[0]
+    kernel = _readout_matrix_cpu(steps, params.decay_syn, params.decay_readout)
+    kernel = kernel.to(dtype=input_current.dtype, device=input_current.device)
+    return (kernel @ input_current.reshape(steps, -1)).view(input_current.shape)
+
+
+@dataclass(frozen=True)
+class CellSurrogates:
+    """The surrogates of K cells, evaluated on [K, ...] tensors in as few calls as possible."""
+
+    surrogates: tuple[Surrogate, ...]
+
+    def derivative(self, x: Tensor, beta: Optional[Tensor]) -> Tensor:
+        """σ′(x) with cell k's surrogate on x[k]; ``beta`` from :meth:`beta_tensor` when uniform."""
+        if beta is not None:
+            first = self.surrogates[0]
+            return surrogate_derivative(x, first.shape, beta, first.scale)
+        return torch.stack([s.derivative(x[k]) for k, s in enumerate(self.surrogates)])
+
+    def beta_tensor(self, like: Tensor) -> Optional[Tensor]:
+        """β of every cell as [K, 1, …] when all cells share shape and scale, else None."""
+        if len({(s.shape, s.scale) for s in self.surrogates}) > 1:
+            return None
+        beta = torch.tensor([s.beta for s in self.surrogates], dtype=like.dtype, device=like.device)
+        return beta.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _cell_mask(flags: Sequence[bool], like: Tensor) -> Optional[Tensor]:
+    """[K, 1, …] float mask of the cells whose flag is set; None when no cell has it."""
+    if not any(flags):
+        return None
+    return torch.tensor(flags, dtype=like.dtype, device=like.device).view(-1, *([1] * (like.dim() - 1)))
+
+
+class LIFTimeLoop(torch.autograd.Function):
+    """Spikes and membrane [T, K, B, N] of LIF neurons with input current F, optional V [K, N, N]."""
+
+    @staticmethod
+    def forward(ctx, feedforward: Tensor, recurrent_weight: Optional[Tensor], params: LIFParameters,
+                surrogates: CellSurrogates, differentiable_reset: tuple[bool, ...],
+                propagate_recurrent: tuple[bool, ...]):  # type: ignore[override]
+        decay_mem, decay_syn, threshold = params.decay_mem, params.decay_syn, params.threshold
+        steps = feedforward.shape[0]
+        membrane_all = feedforward.new_empty(feedforward.shape)
+        current_all = feedforward.new_empty(feedforward.shape)
+        spiking_all = torch.empty(feedforward.shape, dtype=torch.bool, device=feedforward.device)
+        spikes_all = feedforward.new_empty(feedforward.shape) if recurrent_weight is not None else None
+        membrane_all[0].zero_()
+        current_all[0].zero_()
+        for n in range(steps):
+            membrane, current = membrane_all[n], current_all[n]
+            torch.gt(membrane, threshold, out=spiking_all[n])
+            if n + 1 == steps:
+                break
+            torch.add(decay_mem * membrane, current, alpha=1.0 - decay_mem, out=membrane_all[n + 1])
+            membrane_all[n + 1].masked_fill_(spiking_all[n], 0.0)
+            next_current = torch.add(feedforward[n], current, alpha=decay_syn, out=current_all[n + 1])
+            if recurrent_weight is not None:
+                spikes_all[n] = spiking_all[n]
+                next_current.baddbmm_(spikes_all[n], recurrent_weight)
+        spikes = spiking_all.to(feedforward.dtype) if spikes_all is None else spikes_all
+        if spikes_all is not None:
+            spikes[steps - 1] = spiking_all[steps - 1]
+        ctx.save_for_backward(recurrent_weight, membrane_all, current_all, spiking_all)
+        ctx.params, ctx.surrogates = params, surrogates
+        ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
+        ctx.set_materialize_grads(False)
+        return spikes, membrane_all
+
+    @staticmethod
+    def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor]):  # type: ignore[override]
+        recurrent_weight, membrane_all, current_all, spiking_all = ctx.saved_tensors
+        params: LIFParameters = ctx.params
+        surrogates: CellSurrogates = ctx.surrogates
+        decay_mem, decay_syn, threshold = params.decay_mem, params.decay_syn, params.threshold
+        steps = membrane_all.shape[0]
+        beta = surrogates.beta_tensor(membrane_all[0])
+        reset_mask = _cell_mask(ctx.differentiable_reset, membrane_all[0])
+        propagate_mask = _cell_mask(ctx.propagate_recurrent, membrane_all[0])
+        if recurrent_weight is None:
+            propagate_mask = None
+        weight_t = recurrent_weight.transpose(1, 2) if recurrent_weight is not None else None
+        grad_feedforward = torch.empty_like(membrane_all)
+        grad_u = torch.zeros_like(membrane_all[0])  # gU[n+1]
+        grad_i = torch.zeros_like(grad_u)  # gI[n+1]
+        for n in range(steps - 1, -1, -1):
+            grad_feedforward[n] = grad_i
+            membrane = membrane_all[n]
+            sigma = surrogates.derivative(membrane - threshold, beta)
+            grad_s = grad_spikes[n] if grad_spikes is not None else torch.zeros_like(grad_u)
+            if reset_mask is not None:
+                leak_input = torch.add(decay_mem * membrane, current_all[n], alpha=1.0 - decay_mem)
+                grad_s = grad_s - reset_mask * leak_input * grad_u
+            if propagate_mask is not None:
+                grad_s = grad_s + propagate_mask * torch.bmm(grad_i, weight_t)
+            carried = grad_u.masked_fill(spiking_all[n], 0.0)  # (1 − S[n]) gU[n+1]
+            new_grad_u = torch.addcmul(decay_mem * carried, sigma, grad_s)
+            if grad_membrane is not None:
+                new_grad_u += grad_membrane[n]
+            grad_i = torch.add(decay_syn * grad_i, carried, alpha=1.0 - decay_mem)
+            grad_u = new_grad_u
+        grad_weight = None
+        if recurrent_weight is not None and ctx.needs_input_grad[1]:
+            steps_, cells, batch, neurons = membrane_all.shape
+            spikes = spiking_all.to(membrane_all.dtype).permute(1, 3, 0, 2).reshape(cells, neurons, -1)
+            grad_weight = torch.bmm(spikes, grad_feedforward.permute(1, 0, 2, 3).reshape(cells, -1, neurons))
+        return grad_feedforward, grad_weight, None, None, None, None
+
+
+class FeedForwardLIFKernel(torch.autograd.Function):
+    """:class:`LIFTimeLoop` for feed-forward layers on the CPU, with the compiled kernels of ``lif_kernels``."""
+
+    @staticmethod
+    def forward(ctx, feedforward: Tensor, params: LIFParameters, surrogates: CellSurrogates,
+                differentiable_reset: tuple[bool, ...]):  # type: ignore[override]
+        steps = feedforward.shape[0]
+        membrane, current, spikes = (torch.empty_like(feedforward) for _ in range(3))
+        lif_kernels.lif_forward_kernel(
+            feedforward.detach().reshape(steps, -1).numpy(), params.decay_mem, params.decay_syn,
+            params.threshold, membrane.view(steps, -1).numpy(), current.view(steps, -1).numpy(),
+            spikes.view(steps, -1).numpy(),
+        )
+        ctx.save_for_backward(membrane, current, spikes)
+        ctx.params, ctx.surrogates, ctx.differentiable_reset = params, surrogates, differentiable_reset
+        ctx.set_materialize_grads(False)
+        return spikes, membrane
+
+    @staticmethod
+    def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor]):  # type: ignore[override]
+        membrane, current, spikes = ctx.saved_tensors
+        params: LIFParameters = ctx.params
+        cells_surrogates = ctx.surrogates.surrogates
+        steps, cells = membrane.shape[:2]
+        flat = lambda t: t.contiguous().view(steps, -1).numpy()  # noqa: E731
+        dummy = np.zeros((1, 1), dtype=membrane.numpy().dtype)
+        grad_feedforward = torch.empty_like(membrane)
+        lif_kernels.lif_backward_kernel(
+            flat(membrane), flat(current), flat(spikes),
+            flat(grad_spikes) if grad_spikes is not None else dummy,
+            flat(grad_membrane) if grad_membrane is not None else dummy,
+            grad_spikes is not None, grad_membrane is not None,
+            membrane[0, 0].numel(),
+            np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cells_surrogates], dtype=np.int64),
+            np.array([s.beta for s in cells_surrogates], dtype=np.float64),
+            np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cells_surrogates], dtype=np.float64),
+            np.array(ctx.differentiable_reset, dtype=np.bool_),
+            params.decay_mem, params.decay_syn, params.threshold,
+            grad_feedforward.view(steps, -1).numpy(),
+        )
+        return grad_feedforward, None, None, None
+
+
+def kernel_applies(feedforward: Tensor, surrogates: Sequence[Surrogate], recurrent: bool) -> bool:
+    """Whether the compiled feed-forward kernel can run this layer (CPU, float, known shapes)."""
+    return (
+        not recurrent
+        and feedforward.device.type == "cpu"
+        and feedforward.dtype in (torch.float32, torch.float64)
+        and all(s.shape in lif_kernels.KERNEL_SHAPES for s in surrogates)
+    )
+
+
+def fused_lif_time_major(
+    feedforward: Tensor,
+    params: LIFParameters,
+    surrogates: Sequence[Surrogate],
+    recurrent_weight: Optional[Tensor] = None,
+    detach_reset: Sequence[bool] | bool = True,
+    detach_recurrent: Sequence[bool] | bool = False,
+    use_kernel: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """Spikes and membrane [T, K, B, N] for input current F [T, K, B, N] (and V [K, N, N]).
+
+    ``surrogates``, ``detach_reset`` and ``detach_recurrent`` give one value per cell
+    (a single value applies to all cells). Feed-forward layers on the CPU use the compiled
+    kernels of :mod:`surrogate_study.lif_kernels` unless ``use_kernel`` is False.
+    """
+    cells = feedforward.shape[1]
+    per_cell = lambda value: [value] * cells if isinstance(value, bool) else list(value)  # noqa: E731
+    surrogates = list(surrogates)
+    cell_surrogates = CellSurrogates(tuple(surrogates if len(surrogates) == cells else surrogates * cells))
+    differentiable_reset = tuple(not d for d in per_cell(detach_reset))
+    propagate = tuple(not d for d in per_cell(detach_recurrent))
+    if use_kernel and kernel_applies(feedforward, cell_surrogates.surrogates, recurrent_weight is not None):
+        return FeedForwardLIFKernel.apply(feedforward.contiguous(), params, cell_surrogates, differentiable_reset)
+    return LIFTimeLoop.apply(feedforward.contiguous(), recurrent_weight, params, cell_surrogates,
+                             differentiable_reset, propagate)

@@ -1,0 +1,93 @@
+"""Compiled CPU kernels (numba) for the feed-forward LIF time loop and its BPTT backward.
+
+In a feed-forward layer every neuron of every input evolves independently in time, so
+the M = K·B·N neuron trajectories of a [T, K, B, N] tensor are processed in parallel
+blocks, each walking its time steps with the state in registers: one pass over memory
+instead of one pass per PyTorch operation. Equations (as in :mod:`surrogate_study.fused_lif`):
+
+    forward   S[n] = Θ(U[n] − ϑ),  U[n+1] = (λ_m U[n] + (1 − λ_m) I[n]) (1 − S[n]),
+              I[n+1] = λ_s I[n] + F[n]
+    backward  gS = ĝS[n] − ρ (λ_m U[n] + (1 − λ_m) I[n]) gU,   c = (1 − S[n]) gU,
+              gF[n] = gI,  gU ← ĝU[n] + λ_m c + σ′(U[n] − ϑ) gS,  gI ← λ_s gI + (1 − λ_m) c
+
+The surrogate σ′ of each cell is given by a code (``KERNEL_SHAPES``) and β, times β
+when asymptotic; shapes without a code use the PyTorch path of ``fused_lif``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+KERNEL_SHAPES: dict[str, int] = {"superspike": 0, "sigmoid": 1, "esser": 2, "constant": 3, "true": 4}
+BLOCK = 1024  # neurons per block: contiguous runs in memory for every time step
+
+
+@numba.njit(inline="always")
+def _surrogate(code: int, x: float, beta: float) -> float:
+    if code == 0:
+        d = beta * abs(x) + 1.0
+        return 1.0 / (d * d)
+    if code == 1:
+        s = 1.0 / (1.0 + math.exp(-beta * x))
+        return 4.0 * s * (1.0 - s)
+    if code == 2:
+        return max(0.0, 1.0 - beta * abs(x))
+    if code == 3:
+        return 1.0
+    return 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def lif_forward_kernel(feedforward, decay_mem, decay_syn, threshold, membrane, current, spikes):
+    """Fill membrane U[n], current I[n] and spikes S[n] ([T, M] each) from F [T, M]."""
+    steps, size = feedforward.shape
+    blocks = (size + BLOCK - 1) // BLOCK
+    for block in numba.prange(blocks):
+        start = block * BLOCK
+        stop = min(start + BLOCK, size)
+        u = np.zeros(stop - start, dtype=feedforward.dtype)
+        i = np.zeros(stop - start, dtype=feedforward.dtype)
+        for n in range(steps):
+            for j in range(stop - start):
+                membrane[n, start + j] = u[j]
+                current[n, start + j] = i[j]
+                spiking = u[j] > threshold
+                spikes[n, start + j] = 1.0 if spiking else 0.0
+                u_next = decay_mem * u[j] + (1.0 - decay_mem) * i[j]
+                u[j] = 0.0 if spiking else u_next
+                i[j] = decay_syn * i[j] + feedforward[n, start + j]
+
+
+@numba.njit(parallel=True, cache=True)
+def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
+                        has_grad_membrane, cell_size, codes, betas, gains, resets,
+                        decay_mem, decay_syn, threshold, grad_feedforward):
+    """Fill ∂L/∂F [T, M]; columns [k·cell_size, (k+1)·cell_size) belong to cell k, which uses
+    surrogate codes[k] with betas[k], times gains[k] (β when asymptotic), reset flag resets[k]."""
+    steps, size = membrane.shape
+    blocks_per_cell = (cell_size + BLOCK - 1) // BLOCK
+    for task in numba.prange(len(codes) * blocks_per_cell):
+        cell = task // blocks_per_cell
+        start = cell * cell_size + (task % blocks_per_cell) * BLOCK
+        width = min(BLOCK, (cell + 1) * cell_size - start)
+        code, beta, gain, reset = codes[cell], betas[cell], gains[cell], resets[cell]
+        gu = np.zeros(width, dtype=membrane.dtype)
+        gi = np.zeros(width, dtype=membrane.dtype)
+        for n in range(steps - 1, -1, -1):
+            for j in range(width):
+                col = start + j
+                grad_feedforward[n, col] = gi[j]
+                u = membrane[n, col]
+                gs = grad_spikes[n, col] if has_grad_spikes else 0.0
+                if reset:
+                    gs -= (decay_mem * u + (1.0 - decay_mem) * current[n, col]) * gu[j]
+                carried = 0.0 if spikes[n, col] > 0.5 else gu[j]
+                sigma = gain * _surrogate(code, u - threshold, beta)
+                new_gu = decay_mem * carried + sigma * gs
+                if has_grad_membrane:
+                    new_gu += grad_membrane[n, col]
+                gi[j] = decay_syn * gi[j] + (1.0 - decay_mem) * carried
+                gu[j] = new_gu

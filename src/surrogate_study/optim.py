@@ -1,0 +1,72 @@
+"""Adam for K grid cells stacked along the first dimension, each with its own learning rate.
+
+The update is PyTorch's ``torch.optim.Adam`` (default betas, eps, no weight decay),
+written so that every cell k gets exactly the step it would get alone:
+
+    m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
+    w ← w − (η_k / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+
+Cells marked frozen (diverged) are not updated.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+
+class CellAdam:
+    """Adam over parameters of shape [K, ...] with per-cell learning rates η_k."""
+
+    def __init__(self, params: Sequence[Tensor], lrs: Sequence[float], betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params = list(params)
+        self.lrs = torch.tensor(list(lrs), dtype=torch.float64)
+        self.betas = betas
+        self.eps = eps
+        self.step_count = 0
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.active = torch.ones(len(self.lrs), dtype=torch.bool)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def freeze(self, cell: int) -> None:
+        """Stop updating ``cell`` and clear its weights and moments (it diverged)."""
+        self.active[cell] = False
+        with torch.no_grad():
+            for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+                p[cell] = 0.0
+                m[cell] = 0.0
+                v[cell] = 0.0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        self.step_count += 1
+        bias_correction1 = 1 - beta1**self.step_count
+        bias_correction2_sqrt = (1 - beta2**self.step_count) ** 0.5
+        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+            if p.grad is None:
+                continue
+            grad = p.grad
+            m.lerp_(grad, 1 - beta1)
+            v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            denom = (v.sqrt() / bias_correction2_sqrt).add_(self.eps)
+            for cell in torch.nonzero(self.active).flatten().tolist():
+                p[cell].addcdiv_(m[cell], denom[cell], value=-float(self.lrs[cell]) / bias_correction1)
+
+    def cell_state(self, cell: int) -> dict:
+        """The moments of one cell and the step count (for its checkpoint)."""
+        return {"step": self.step_count, "exp_avg": [m[cell].clone() for m in self.exp_avg],
+                "exp_avg_sq": [v[cell].clone() for v in self.exp_avg_sq]}
+
+    def load_cell_state(self, cell: int, state: dict) -> None:
+        self.step_count = state["step"]
+        for m, saved in zip(self.exp_avg, state["exp_avg"]):
+            m[cell] = saved
+        for v, saved in zip(self.exp_avg_sq, state["exp_avg_sq"]):
+            v[cell] = saved
