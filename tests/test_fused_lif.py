@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from surrogate_study.fused_lif import filter_matrix, fused_lif_time_major, leaky_readout_time_major
+from surrogate_study.fused_lif import filter_matrix, fused_lif_cells, leaky_readout_cells
 from surrogate_study.lif import LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from surrogate_study.network import SpikingNetwork
 from surrogate_study.surrogates import Surrogate, surrogate_names
@@ -36,13 +36,13 @@ def grads_reference(f, v, up_s, up_u, surrogates, detach_reset, detach_recurrent
     return torch.stack(spikes).detach(), f.grad.clone(), None if v is None else v.grad.clone()
 
 
-def grads_fused(f, v, up_s, up_u, surrogates, detach_reset, detach_recurrent):
+def grads_fused(f, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, use_kernel=True):
     f.grad = None
     if v is not None:
         v.grad = None
-    spikes, membrane = fused_lif_time_major(f.permute(2, 0, 1, 3), PARAMS, surrogates, v, detach_reset,
-                                            detach_recurrent)
-    spikes, membrane = spikes.permute(1, 2, 0, 3), membrane.permute(1, 2, 0, 3)
+    spikes, membrane = fused_lif_cells(f.transpose(1, 2), PARAMS, surrogates, v, detach_reset, detach_recurrent,
+                                       use_kernel=use_kernel)
+    spikes, membrane = spikes.transpose(1, 2), membrane.transpose(1, 2)
     ((spikes * up_s).sum() + (membrane * up_u).sum()).backward()
     return spikes.detach(), f.grad.clone(), None if v is None else v.grad.clone()
 
@@ -53,11 +53,13 @@ def grads_fused(f, v, up_s, up_u, surrogates, detach_reset, detach_recurrent):
     "recurrent, detach_reset, detach_recurrent",
     [(False, True, False), (False, False, False), *itertools.product([True], [True, False], [True, False])],
 )
-def test_fused_gradients_equal_autograd_reference(shape, scale, recurrent, detach_reset, detach_recurrent):
+@pytest.mark.parametrize("use_kernel", [True, False], ids=["kernel", "torch-loop"])
+def test_fused_gradients_equal_autograd_reference(shape, scale, recurrent, detach_reset, detach_recurrent,
+                                                  use_kernel):
     f, v, up_s, up_u = random_inputs(recurrent=recurrent)
     surrogates = [Surrogate(shape, 5.0, scale)]
     ref = grads_reference(f, v, up_s, up_u, surrogates, [detach_reset], [detach_recurrent])
-    fast = grads_fused(f, v, up_s, up_u, surrogates, [detach_reset], [detach_recurrent])
+    fast = grads_fused(f, v, up_s, up_u, surrogates, [detach_reset], [detach_recurrent], use_kernel)
     assert ref[0].sum() > 10, "the check needs spikes"
     assert torch.equal(ref[0], fast[0])
     torch.testing.assert_close(fast[1], ref[1], rtol=1e-9, atol=1e-10)
@@ -65,15 +67,16 @@ def test_fused_gradients_equal_autograd_reference(shape, scale, recurrent, detac
         torch.testing.assert_close(fast[2], ref[2], rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.parametrize("use_kernel", [True, False], ids=["kernel", "torch-loop"])
 @pytest.mark.parametrize("recurrent", [False, True])
-def test_batched_cells_with_different_settings_equal_each_alone(recurrent):
+def test_batched_cells_with_different_settings_equal_each_alone(recurrent, use_kernel):
     surrogates = [Surrogate("superspike", 10.0), Surrogate("esser", 2.0, "asymptotic"),
                   Surrogate("sigmoid", 30.0), Surrogate("true", 1.0)]
     detach_reset = [True, False, True, False]
     detach_recurrent = [False, True, True, False]
     f, v, up_s, up_u = random_inputs(cells=4, recurrent=recurrent, seed=2)
     ref = grads_reference(f, v, up_s, up_u, surrogates, detach_reset, detach_recurrent)
-    fast = grads_fused(f, v, up_s, up_u, surrogates, detach_reset, detach_recurrent)
+    fast = grads_fused(f, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, use_kernel)
     assert torch.equal(ref[0], fast[0])
     torch.testing.assert_close(fast[1], ref[1], rtol=1e-9, atol=1e-10)
     if recurrent:
@@ -89,7 +92,7 @@ def test_filter_matrix_solves_the_synaptic_recurrence():
         current = 0.7 * current + f[:, n]
     torch.testing.assert_close(filter_matrix(30, 0.7, torch.float64, torch.device("cpu")) @ f,
                                torch.stack(expected, dim=1))
-    torch.testing.assert_close(leaky_readout_time_major(f.transpose(0, 1), PARAMS).transpose(0, 1),
+    torch.testing.assert_close(leaky_readout_cells(f.transpose(0, 1).unsqueeze(0), PARAMS)[0].transpose(0, 1),
                                leaky_readout_dynamics(f, PARAMS))
 
 

@@ -1,9 +1,10 @@
 """Fast LIF dynamics: hand-written BPTT over the whole time loop, for K grid cells at once.
 
-Tensors are time-major, [T, K, B, N]: K independent networks (grid cells) that may
-differ in surrogate shape, β, scale and detach flags, each on its own batch of B inputs.
-The model is that of :mod:`surrogate_study.lif`, written for speed: every time step
-works on one cache-resident [K, B, N] slice, with no autograd graph inside the loop.
+Tensors are cell-major, [K, T, B, N]: K independent networks (grid cells) that may
+differ in surrogate shape, β, scale and detach flags, each on its own batch of B inputs,
+so that every weight matmul is one large GEMM per cell. The model is that of
+:mod:`surrogate_study.lif`, written for speed: no autograd graph inside the time loop;
+on the CPU feed-forward layers run the compiled kernels of :mod:`surrogate_study.lif_kernels`.
 
 Forward, with U[0] = I[0] = 0:
 
@@ -55,12 +56,12 @@ def _readout_matrix_cpu(steps: int, decay_syn: float, decay_out: float) -> Tenso
     return (1.0 - decay_out) * _filter_matrix_cpu(steps, decay_out) @ _filter_matrix_cpu(steps, decay_syn)
 
 
-def leaky_readout_time_major(input_current: Tensor, params: LIFParameters) -> Tensor:
-    """U_out [T, ...] of the leaky readout for input current F_out [T, ...]: one matmul over time."""
-    steps = input_current.shape[0]
+def leaky_readout_cells(input_current: Tensor, params: LIFParameters) -> Tensor:
+    """U_out [K, T, ...] of the leaky readout for input current F_out [K, T, ...]: one matmul over time."""
+    cells, steps = input_current.shape[:2]
     kernel = _readout_matrix_cpu(steps, params.decay_syn, params.decay_readout)
     kernel = kernel.to(dtype=input_current.dtype, device=input_current.device)
-    return (kernel @ input_current.reshape(steps, -1)).view(input_current.shape)
+    return torch.matmul(kernel, input_current.reshape(cells, steps, -1)).view(input_current.shape)
 
 
 @dataclass(frozen=True)
@@ -92,18 +93,22 @@ def _cell_mask(flags: Sequence[bool], like: Tensor) -> Optional[Tensor]:
 
 
 class LIFTimeLoop(torch.autograd.Function):
-    """Spikes and membrane [T, K, B, N] of LIF neurons with input current F, optional V [K, N, N]."""
+    """Spikes and membrane [K, T, B, N] of LIF neurons with input current F, optional V [K, N, N]."""
 
     @staticmethod
     def forward(ctx, feedforward: Tensor, recurrent_weight: Optional[Tensor], params: LIFParameters,
                 surrogates: CellSurrogates, differentiable_reset: tuple[bool, ...],
                 propagate_recurrent: tuple[bool, ...]):  # type: ignore[override]
         decay_mem, decay_syn, threshold = params.decay_mem, params.decay_syn, params.threshold
-        steps = feedforward.shape[0]
-        membrane_all = feedforward.new_empty(feedforward.shape)
-        current_all = feedforward.new_empty(feedforward.shape)
-        spiking_all = torch.empty(feedforward.shape, dtype=torch.bool, device=feedforward.device)
-        spikes_all = feedforward.new_empty(feedforward.shape) if recurrent_weight is not None else None
+        steps = feedforward.shape[1]
+        membrane_cells = feedforward.new_empty(feedforward.shape)
+        current_cells = feedforward.new_empty(feedforward.shape)
+        spiking_cells = torch.empty(feedforward.shape, dtype=torch.bool, device=feedforward.device)
+        spikes_cells = feedforward.new_empty(feedforward.shape) if recurrent_weight is not None else None
+        # time-major views [T, K, B, N] of the cell-major [K, T, B, N] storage
+        membrane_all, current_all = membrane_cells.transpose(0, 1), current_cells.transpose(0, 1)
+        spiking_all, feedforward = spiking_cells.transpose(0, 1), feedforward.transpose(0, 1)
+        spikes_all = spikes_cells.transpose(0, 1) if spikes_cells is not None else None
         membrane_all[0].zero_()
         current_all[0].zero_()
         for n in range(steps):
@@ -117,18 +122,21 @@ class LIFTimeLoop(torch.autograd.Function):
             if recurrent_weight is not None:
                 spikes_all[n] = spiking_all[n]
                 next_current.baddbmm_(spikes_all[n], recurrent_weight)
-        spikes = spiking_all.to(feedforward.dtype) if spikes_all is None else spikes_all
         if spikes_all is not None:
-            spikes[steps - 1] = spiking_all[steps - 1]
-        ctx.save_for_backward(recurrent_weight, membrane_all, current_all, spiking_all)
+            spikes_all[steps - 1] = spiking_all[steps - 1]
+        spikes = spiking_cells.to(feedforward.dtype) if spikes_cells is None else spikes_cells
+        ctx.save_for_backward(recurrent_weight, membrane_cells, current_cells, spiking_cells)
         ctx.params, ctx.surrogates = params, surrogates
         ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
         ctx.set_materialize_grads(False)
-        return spikes, membrane_all
+        return spikes, membrane_cells
 
     @staticmethod
     def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor]):  # type: ignore[override]
-        recurrent_weight, membrane_all, current_all, spiking_all = ctx.saved_tensors
+        recurrent_weight, membrane_cells, current_cells, spiking_cells = ctx.saved_tensors
+        time_major = lambda t: None if t is None else t.transpose(0, 1)  # noqa: E731
+        membrane_all, current_all, spiking_all = map(time_major, (membrane_cells, current_cells, spiking_cells))
+        grad_spikes, grad_membrane = time_major(grad_spikes), time_major(grad_membrane)
         params: LIFParameters = ctx.params
         surrogates: CellSurrogates = ctx.surrogates
         decay_mem, decay_syn, threshold = params.decay_mem, params.decay_syn, params.threshold
@@ -139,7 +147,8 @@ class LIFTimeLoop(torch.autograd.Function):
         if recurrent_weight is None:
             propagate_mask = None
         weight_t = recurrent_weight.transpose(1, 2) if recurrent_weight is not None else None
-        grad_feedforward = torch.empty_like(membrane_all)
+        grad_feedforward_cells = torch.empty_like(membrane_cells)
+        grad_feedforward = grad_feedforward_cells.transpose(0, 1)
         grad_u = torch.zeros_like(membrane_all[0])  # gU[n+1]
         grad_i = torch.zeros_like(grad_u)  # gI[n+1]
         for n in range(steps - 1, -1, -1):
@@ -160,10 +169,10 @@ class LIFTimeLoop(torch.autograd.Function):
             grad_u = new_grad_u
         grad_weight = None
         if recurrent_weight is not None and ctx.needs_input_grad[1]:
-            steps_, cells, batch, neurons = membrane_all.shape
-            spikes = spiking_all.to(membrane_all.dtype).permute(1, 3, 0, 2).reshape(cells, neurons, -1)
-            grad_weight = torch.bmm(spikes, grad_feedforward.permute(1, 0, 2, 3).reshape(cells, -1, neurons))
-        return grad_feedforward, grad_weight, None, None, None, None
+            cells, neurons = membrane_cells.shape[0], membrane_cells.shape[-1]
+            spikes = spiking_cells.to(membrane_cells.dtype).reshape(cells, -1, neurons)
+            grad_weight = torch.bmm(spikes.transpose(1, 2), grad_feedforward_cells.reshape(cells, -1, neurons))
+        return grad_feedforward_cells, grad_weight, None, None, None, None
 
 
 class FeedForwardLIFKernel(torch.autograd.Function):
@@ -172,12 +181,12 @@ class FeedForwardLIFKernel(torch.autograd.Function):
     @staticmethod
     def forward(ctx, feedforward: Tensor, params: LIFParameters, surrogates: CellSurrogates,
                 differentiable_reset: tuple[bool, ...]):  # type: ignore[override]
-        steps = feedforward.shape[0]
+        cells, steps = feedforward.shape[:2]
         membrane, current, spikes = (torch.empty_like(feedforward) for _ in range(3))
+        flat = lambda t: t.view(cells, steps, -1).numpy()  # noqa: E731
         lif_kernels.lif_forward_kernel(
-            feedforward.detach().reshape(steps, -1).numpy(), params.decay_mem, params.decay_syn,
-            params.threshold, membrane.view(steps, -1).numpy(), current.view(steps, -1).numpy(),
-            spikes.view(steps, -1).numpy(),
+            flat(feedforward.detach()), params.decay_mem, params.decay_syn, params.threshold,
+            flat(membrane), flat(current), flat(spikes),
         )
         ctx.save_for_backward(membrane, current, spikes)
         ctx.params, ctx.surrogates, ctx.differentiable_reset = params, surrogates, differentiable_reset
@@ -189,22 +198,21 @@ class FeedForwardLIFKernel(torch.autograd.Function):
         membrane, current, spikes = ctx.saved_tensors
         params: LIFParameters = ctx.params
         cells_surrogates = ctx.surrogates.surrogates
-        steps, cells = membrane.shape[:2]
-        flat = lambda t: t.contiguous().view(steps, -1).numpy()  # noqa: E731
-        dummy = np.zeros((1, 1), dtype=membrane.numpy().dtype)
+        cells, steps = membrane.shape[:2]
+        flat = lambda t: t.contiguous().view(cells, steps, -1).numpy()  # noqa: E731
+        dummy = np.zeros((1, 1, 1), dtype=membrane.numpy().dtype)
         grad_feedforward = torch.empty_like(membrane)
         lif_kernels.lif_backward_kernel(
             flat(membrane), flat(current), flat(spikes),
             flat(grad_spikes) if grad_spikes is not None else dummy,
             flat(grad_membrane) if grad_membrane is not None else dummy,
             grad_spikes is not None, grad_membrane is not None,
-            membrane[0, 0].numel(),
             np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cells_surrogates], dtype=np.int64),
             np.array([s.beta for s in cells_surrogates], dtype=np.float64),
             np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cells_surrogates], dtype=np.float64),
             np.array(ctx.differentiable_reset, dtype=np.bool_),
             params.decay_mem, params.decay_syn, params.threshold,
-            grad_feedforward.view(steps, -1).numpy(),
+            flat(grad_feedforward),
         )
         return grad_feedforward, None, None, None
 
@@ -219,7 +227,7 @@ def kernel_applies(feedforward: Tensor, surrogates: Sequence[Surrogate], recurre
     )
 
 
-def fused_lif_time_major(
+def fused_lif_cells(
     feedforward: Tensor,
     params: LIFParameters,
     surrogates: Sequence[Surrogate],
@@ -228,13 +236,13 @@ def fused_lif_time_major(
     detach_recurrent: Sequence[bool] | bool = False,
     use_kernel: bool = True,
 ) -> tuple[Tensor, Tensor]:
-    """Spikes and membrane [T, K, B, N] for input current F [T, K, B, N] (and V [K, N, N]).
+    """Spikes and membrane [K, T, B, N] for input current F [K, T, B, N] (and V [K, N, N]).
 
     ``surrogates``, ``detach_reset`` and ``detach_recurrent`` give one value per cell
     (a single value applies to all cells). Feed-forward layers on the CPU use the compiled
     kernels of :mod:`surrogate_study.lif_kernels` unless ``use_kernel`` is False.
     """
-    cells = feedforward.shape[1]
+    cells = feedforward.shape[0]
     per_cell = lambda value: [value] * cells if isinstance(value, bool) else list(value)  # noqa: E731
     surrogates = list(surrogates)
     cell_surrogates = CellSurrogates(tuple(surrogates if len(surrogates) == cells else surrogates * cells))

@@ -1,8 +1,8 @@
 """Compiled CPU kernels (numba) for the feed-forward LIF time loop and its BPTT backward.
 
 In a feed-forward layer every neuron of every input evolves independently in time, so
-the M = K·B·N neuron trajectories of a [T, K, B, N] tensor are processed in parallel
-blocks, each walking its time steps with the state in registers: one pass over memory
+the B·N neuron trajectories of every cell of a [K, T, B, N] tensor are processed in
+parallel blocks, each walking its time steps with the state in registers: one pass over memory
 instead of one pass per PyTorch operation. Equations (as in :mod:`surrogate_study.fused_lif`):
 
     forward   S[n] = Θ(U[n] − ϑ),  U[n+1] = (λ_m U[n] + (1 − λ_m) I[n]) (1 − S[n]),
@@ -42,52 +42,54 @@ def _surrogate(code: int, x: float, beta: float) -> float:
 
 @numba.njit(parallel=True, cache=True)
 def lif_forward_kernel(feedforward, decay_mem, decay_syn, threshold, membrane, current, spikes):
-    """Fill membrane U[n], current I[n] and spikes S[n] ([T, M] each) from F [T, M]."""
-    steps, size = feedforward.shape
+    """Fill membrane U[n], current I[n] and spikes S[n] ([K, T, M] each) from F [K, T, M]."""
+    cells, steps, size = feedforward.shape
     blocks = (size + BLOCK - 1) // BLOCK
-    for block in numba.prange(blocks):
-        start = block * BLOCK
-        stop = min(start + BLOCK, size)
-        u = np.zeros(stop - start, dtype=feedforward.dtype)
-        i = np.zeros(stop - start, dtype=feedforward.dtype)
+    for task in numba.prange(cells * blocks):
+        cell = task // blocks
+        start = (task % blocks) * BLOCK
+        width = min(BLOCK, size - start)
+        u = np.zeros(width, dtype=feedforward.dtype)
+        i = np.zeros(width, dtype=feedforward.dtype)
         for n in range(steps):
-            for j in range(stop - start):
-                membrane[n, start + j] = u[j]
-                current[n, start + j] = i[j]
+            for j in range(width):
+                col = start + j
+                membrane[cell, n, col] = u[j]
+                current[cell, n, col] = i[j]
                 spiking = u[j] > threshold
-                spikes[n, start + j] = 1.0 if spiking else 0.0
+                spikes[cell, n, col] = 1.0 if spiking else 0.0
                 u_next = decay_mem * u[j] + (1.0 - decay_mem) * i[j]
                 u[j] = 0.0 if spiking else u_next
-                i[j] = decay_syn * i[j] + feedforward[n, start + j]
+                i[j] = decay_syn * i[j] + feedforward[cell, n, col]
 
 
 @numba.njit(parallel=True, cache=True)
 def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
-                        has_grad_membrane, cell_size, codes, betas, gains, resets,
+                        has_grad_membrane, codes, betas, gains, resets,
                         decay_mem, decay_syn, threshold, grad_feedforward):
-    """Fill ∂L/∂F [T, M]; columns [k·cell_size, (k+1)·cell_size) belong to cell k, which uses
-    surrogate codes[k] with betas[k], times gains[k] (β when asymptotic), reset flag resets[k]."""
-    steps, size = membrane.shape
-    blocks_per_cell = (cell_size + BLOCK - 1) // BLOCK
-    for task in numba.prange(len(codes) * blocks_per_cell):
-        cell = task // blocks_per_cell
-        start = cell * cell_size + (task % blocks_per_cell) * BLOCK
-        width = min(BLOCK, (cell + 1) * cell_size - start)
+    """Fill ∂L/∂F [K, T, M]; cell k uses surrogate codes[k] with betas[k], times gains[k]
+    (β when asymptotic), and resets[k] (differentiable reset)."""
+    cells, steps, size = membrane.shape
+    blocks = (size + BLOCK - 1) // BLOCK
+    for task in numba.prange(cells * blocks):
+        cell = task // blocks
+        start = (task % blocks) * BLOCK
+        width = min(BLOCK, size - start)
         code, beta, gain, reset = codes[cell], betas[cell], gains[cell], resets[cell]
         gu = np.zeros(width, dtype=membrane.dtype)
         gi = np.zeros(width, dtype=membrane.dtype)
         for n in range(steps - 1, -1, -1):
             for j in range(width):
                 col = start + j
-                grad_feedforward[n, col] = gi[j]
-                u = membrane[n, col]
-                gs = grad_spikes[n, col] if has_grad_spikes else 0.0
+                grad_feedforward[cell, n, col] = gi[j]
+                u = membrane[cell, n, col]
+                gs = grad_spikes[cell, n, col] if has_grad_spikes else 0.0
                 if reset:
-                    gs -= (decay_mem * u + (1.0 - decay_mem) * current[n, col]) * gu[j]
-                carried = 0.0 if spikes[n, col] > 0.5 else gu[j]
+                    gs -= (decay_mem * u + (1.0 - decay_mem) * current[cell, n, col]) * gu[j]
+                carried = 0.0 if spikes[cell, n, col] > 0.5 else gu[j]
                 sigma = gain * _surrogate(code, u - threshold, beta)
                 new_gu = decay_mem * carried + sigma * gs
                 if has_grad_membrane:
-                    new_gu += grad_membrane[n, col]
+                    new_gu += grad_membrane[cell, n, col]
                 gi[j] = decay_syn * gi[j] + (1.0 - decay_mem) * carried
                 gu[j] = new_gu

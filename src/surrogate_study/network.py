@@ -23,7 +23,7 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .fused_lif import fused_lif_time_major, leaky_readout_time_major
+from .fused_lif import fused_lif_cells, leaky_readout_cells
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .surrogates import Surrogate
 
@@ -123,22 +123,26 @@ class SpikingNetwork(nn.Module):
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def _fused_forward(self, spikes_in: Tensor) -> NetworkOutput:
-        """The fused core, time-major [T, K, B, N] inside; traces returned as [K, B, T, N] views."""
+        """The fused core, cell-major [K, T, B, N] inside; traces returned as [K, B, T, N] views."""
         if spikes_in.dim() == 3:  # [B, T, in] shared by all cells
-            spikes = spikes_in.transpose(0, 1).unsqueeze(1)  # [T, 1, B, in]
+            batch, steps, _ = spikes_in.shape
+            spikes = spikes_in.transpose(0, 1).reshape(1, steps * batch, -1)
         else:
-            spikes = spikes_in.permute(2, 0, 1, 3)  # [T, K, B, in]
+            _, batch, steps, _ = spikes_in.shape
+            spikes = spikes_in.transpose(1, 2).reshape(spikes_in.shape[0], steps * batch, -1)
         traces: list[LayerTrace] = []
         for layer in range(self.n_hidden_layers):
-            feedforward = torch.matmul(spikes, self.weights[layer])  # [T, K, B, N]
-            spikes, membrane = fused_lif_time_major(
+            feedforward = torch.matmul(spikes, self.weights[layer]).view(self.cells, steps, batch, -1)
+            layer_spikes, membrane = fused_lif_cells(
                 feedforward, self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
                 self.detach_reset, self.detach_recurrent,
             )
-            traces.append(LayerTrace(spikes.movedim(0, 2), membrane.movedim(0, 2)))
-        readout = leaky_readout_time_major(torch.matmul(spikes, self.readout_weight), self.params)
-        return NetworkOutput(readout.max(dim=0).values, readout.movedim(0, 2), traces)
+            traces.append(LayerTrace(layer_spikes.transpose(1, 2), membrane.transpose(1, 2)))
+            spikes = layer_spikes.view(self.cells, steps * batch, -1)
+        readout_current = torch.matmul(spikes, self.readout_weight).view(self.cells, steps, batch, -1)
+        readout = leaky_readout_cells(readout_current, self.params)  # [K, T, B, C]
+        return NetworkOutput(readout.max(dim=1).values, readout.transpose(1, 2), traces)
 
     def forward(self, spikes_in: Tensor) -> NetworkOutput:
         """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell)."""
