@@ -1,15 +1,27 @@
-"""The Snakemake workflow: lint-clean, validated configs, the planned jobs."""
+"""The Snakemake workflow: lint, config validation, the paper dry-run, a smoke run end to end."""
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
+FIGURES = [f"fig{i}" for i in range(1, 7)]
 
 
-def snakemake(*args, cwd=ROOT):
+def snakemake(*args, cwd=ROOT, timeout=600):
     return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=timeout)
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule name -> job count from a dry run's 'Job stats' table."""
+    stats = output.split("Job stats:")[1].split("\n\n")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\S+)\s+(\d+)$", stats, re.M) if m.group(1) != "total"}
 
 
 def test_lint_is_clean():
@@ -18,24 +30,101 @@ def test_lint_is_clean():
     assert "Congratulations, your workflow is in a good condition" in result.stdout + result.stderr
 
 
-def test_default_config_plans_the_default_run():
-    result = snakemake("-n", "--quiet", "rules")
-    assert result.returncode == 0, result.stderr
-    assert "train_run" in result.stdout + result.stderr
+def test_paper_config_dry_runs_and_covers_every_figure():
+    result = snakemake("-n", "--configfile", "config/paper.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs = planned_jobs(result.stdout + result.stderr)
+    for rule in [*FIGURES, "table1", "report", "aggregate_study", "network_traces", "randman_examples"]:
+        assert jobs.get(rule, 0) >= 1, rule
+    assert jobs["aggregate_study"] == 8
+    train_jobs = sum(n for rule, n in jobs.items() if rule.startswith("train_"))
+    assert train_jobs >= 50  # 1381 cells in jobs of 16
 
 
-def test_bad_run_config_stops_the_workflow_naming_the_key(tmp_path):
-    configfile = tmp_path / "bad.yaml"
-    configfile.write_text("runs:\n  broken:\n    surrogate: {shape: superspike, beta: -1}\n")
-    result = snakemake("-n", "--configfile", str(configfile))
-    assert result.returncode != 0
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c: c["studies"]["shape"]["axes"].update({"surrogate.shape": ["superspike", "spiky"]}),
+         ["studies.shape", "surrogate.shape", "'spiky'", "esser"]),
+        (lambda c: c["studies"]["scale"]["axes"].update({"surrogate.beta": [10.0, 0.0]}),
+         ["studies.scale", "surrogate.beta", "0.0"]),
+        (lambda c: c["base"]["training"].update({"lrr": 0.1}), ["training", "'lrr' was unexpected"]),
+        (lambda c: c.update({"studdies": {}}), ["'studdies' was unexpected"]),
+        (lambda c: c.pop("figures"), ["'figures' is a required property"]),
+        (lambda c: c["studies"].pop("sparsity"), ["missing sparsity"]),
+    ],
+)
+def test_bad_config_is_rejected_naming_the_key(tmp_path, mutate, expected):
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    mutate(config)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake("-n", "--configfile", str(path))
     output = result.stdout + result.stderr
-    assert "runs.broken" in output and "surrogate.beta" in output and "-1" in output
-
-
-def test_typo_in_workflow_config_is_rejected(tmp_path):
-    configfile = tmp_path / "typo.yaml"
-    configfile.write_text("runz:\n  default: {}\n")
-    result = snakemake("-n", "--configfile", str(configfile))
     assert result.returncode != 0
-    assert "'runz' was unexpected" in result.stdout + result.stderr
+    for fragment in expected:
+        assert fragment in output, (fragment, output[-2000:])
+    assert "Job stats" not in output
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The smoke config run end to end in a copy of the workflow."""
+    work = tmp_path_factory.mktemp("smoke")
+    for item in ("Snakefile", "workflow", "config", "profiles", "benchmarks"):
+        source = ROOT / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, work / item)
+    result = snakemake("--cores", "2", "--configfile", "config/smoke.yaml", cwd=work, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return work
+
+
+def test_smoke_run_renders_every_figure_table_and_report(smoke_run):
+    for name in FIGURES:
+        png, pdf = smoke_run / "figures" / f"{name}.png", smoke_run / "figures" / f"{name}.pdf"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, name
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000, name
+    report = (smoke_run / "figures" / "report.html").read_text(errors="replace")
+    assert len(report) > 10_000 and "fig3" in report
+    for study in ("shape", "scale", "sparsity"):
+        table = (smoke_run / "results" / "studies" / f"{study}.csv").read_text().splitlines()
+        assert len(table) > 2
+    assert (smoke_run / "results" / "benchmarks.csv").exists()
+
+
+def test_table1_holds_the_smoke_config_values(smoke_run):
+    smoke = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    rows = {}
+    for line in (smoke_run / "figures" / "table1.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 2:
+            rows[cells[0]] = cells[1]
+    base = smoke["base"]
+    assert rows["epochs"] == str(base["training"]["epochs"])
+    assert rows["batch size"] == str(base["training"]["batch_size"])
+    assert rows["time steps"] == str(base["dataset"]["steps"])
+    assert rows["readout units"] == str(base["dataset"]["classes"])
+    assert rows["inputs"] == "20"
+    assert rows["hidden units (per layer)"] == "16, 16x16"
+    assert rows["η range"] == "0.01 … 0.05"
+    assert rows["β range"] == "10 … 100"
+    assert "\\begin{tabular}" in (smoke_run / "figures" / "table1.tex").read_text()
+
+
+def test_changing_a_plot_script_reruns_only_that_figure(smoke_run):
+    script = smoke_run / "workflow" / "scripts" / "fig3.py"
+    script.write_text(script.read_text() + "\n# a cosmetic change\n")
+    result = snakemake("-n", "--configfile", "config/smoke.yaml", cwd=smoke_run)
+    assert result.returncode == 0, result.stderr
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs.get("fig3") == 1
+    assert set(jobs) <= {"fig3", "report", "all"}, jobs  # the report embeds fig3; nothing is retrained
+
+
+def test_cost_estimate_prints_cpu_hours(smoke_run):
+    result = snakemake("cost_estimate", "--cores", "1", "--configfile", "config/smoke.yaml", cwd=smoke_run)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    table = (smoke_run / "results" / "cost_estimate.tsv").read_text().splitlines()
+    assert table[0].split("\t") == ["study", "cells", "new_cells", "neuron_steps", "cpu_hours"]
+    total = table[-1].split("\t")
+    assert total[0] == "total" and float(total[4]) > 0

@@ -371,8 +371,11 @@ class CellTrainer:
         for k, (config, out_dir, state) in enumerate(zip(self.configs, self.out_dirs, self.states)):
             metrics = _metrics(config, self.device, state, self.next_epoch, wall_time_s, self.cells)
             write_csv_atomic(out_dir / HISTORY_NAME, state.history, history_columns(len(config["model"]["hidden"])))
-            if config["training"]["save_model"] and state.best_weights is not None:
-                torch_save_atomic(out_dir / MODEL_NAME, {"config": dict(config), "state_dict": state.best_weights})
+            if config["training"]["save_model"]:
+                # the best epoch's weights; a run that diverged before any epoch keeps its (zeroed) weights
+                weights = state.best_weights if state.best_weights is not None else _cell_weights(self.model, k)
+                torch_save_atomic(out_dir / MODEL_NAME, {"config": dict(config), "state_dict": weights,
+                                                         "best_epoch": (state.best or {}).get("epoch")})
             write_json_atomic(out_dir / METRICS_NAME, metrics)
             (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
             all_metrics.append(metrics)

@@ -1,25 +1,74 @@
-# Helper functions of the workflow (no rules here).
-from surrogate_study.config import ConfigError, resolve_config
+# Helper functions of the workflow (no rules here): studies -> cells -> jobs, and targets.
+import json
+
+from surrogate_study.config import ConfigError
+from surrogate_study.cost import neuron_steps
+from surrogate_study.study import plan_studies
+
+# Studies that each figure reads (by name; a config must define them all).
+FIGURE_STUDIES = {
+    "fig2": ["sg_vs_true"],
+    "fig3": ["shape", "shape_control"],
+    "fig4": ["tasks"],
+    "fig5": ["scale", "scale_depth", "scale_recurrent"],
+    "fig6": ["sparsity"],
+}
+FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6"]
+
+_missing = sorted({s for studies in FIGURE_STUDIES.values() for s in studies} - set(config["studies"]))
+if _missing:
+    raise ValueError(f"config error at studies: missing {', '.join(_missing)} (the figures read them)")
+try:
+    PLAN = plan_studies(config)
+except ConfigError as error:
+    raise ValueError(str(error)) from None
 
 
-def run_names():
-    """Names of the single training runs in config['runs']."""
-    return list(config["runs"])
+def cell_dir(cell):
+    return f"results/cells/{cell}"
 
 
-def run_metrics():
-    """metrics.json of every configured run."""
-    return expand("results/runs/{run}/metrics.json", run=run_names())
+def study_metrics(wildcards):
+    """metrics.json and history.csv of every cell of one study."""
+    cells = PLAN.study_cells(wildcards.study)
+    return {
+        "metrics": [f"{cell_dir(c)}/metrics.json" for c in cells],
+        "history": [f"{cell_dir(c)}/history.csv" for c in cells],
+    }
 
 
-def resolved_run_config(wildcards):
-    """The run's config merged onto the package defaults; a bad one stops the workflow before any job."""
-    return resolve_config(config["runs"][wildcards.run])
+def study_rows(wildcards):
+    """The study's cells with their axis labels (JSON, so that Snakemake sees changes)."""
+    return json.dumps(PLAN.studies[wildcards.study], sort_keys=True)
 
 
-# Validate every run config when the workflow is parsed, before any job starts.
-for _name in run_names():
-    try:
-        resolve_config(config["runs"][_name])
-    except ConfigError as error:
-        raise ValueError(f"runs.{_name}: {error}") from None
+def study_tables(figure):
+    """Aggregated tables a figure reads."""
+    return [f"results/studies/{s}.csv" for s in FIGURE_STUDIES.get(figure, [])]
+
+
+def study_histories(figure):
+    return [f"results/studies/{s}_history.csv" for s in FIGURE_STUDIES.get(figure, [])]
+
+
+def all_study_tables():
+    return expand("results/studies/{study}.csv", study=list(PLAN.studies))
+
+
+def trace_cell():
+    """The Fig. 2c network: the best-seed-agnostic first surrogate-gradient cell of sg_vs_true."""
+    rows = [r for r in PLAN.studies["sg_vs_true"] if r.get("surrogate.shape") != "true"]
+    return rows[0]["cell"]
+
+
+def figure_outputs(name):
+    return [f"figures/{name}.pdf", f"figures/{name}.png"]
+
+
+def final_targets():
+    return [f for name in FIGURES for f in figure_outputs(name)] + [
+        "figures/table1.md",
+        "figures/table1.tex",
+        "results/benchmarks.csv",
+        "figures/report.html",
+    ]

@@ -1,16 +1,26 @@
-rule train_run:
-    """Train one network of config['runs'] (see src/surrogate_study/training.py)."""
-    output:
-        metrics="results/runs/{run}/metrics.json",
-        history="results/runs/{run}/history.csv",
-    params:
-        run_config=resolved_run_config,
-    log:
-        "logs/train/{run}.log",
-    benchmark:
-        "results/benchmarks/train/{run}.tsv"
-    threads: 2
-    conda:
-        "../envs/study.yaml"
-    script:
-        "../scripts/train_run.py"
+# One rule per job: the cells of one architecture, trained as one batched computation.
+for _job, _cells in PLAN.jobs.items():
+
+    rule:
+        name:
+            f"train_{_job.replace('-', '_')}"
+        output:
+            metrics=[f"{cell_dir(c)}/metrics.json" for c in _cells],
+            history=[f"{cell_dir(c)}/history.csv" for c in _cells],
+            model=[f"{cell_dir(c)}/model.pt" for c in _cells],
+        params:
+            configs=[PLAN.cells[c] for c in _cells],
+        log:
+            f"logs/train/{_job}.log",
+        benchmark:
+            f"results/benchmarks/train/{_job}.tsv"
+        threads: config.get("train_threads", 2)
+        resources:
+            cells=len(_cells),
+            gpu=config.get("train_gpus", 0),
+            runtime=config.get("train_runtime_min", 120),
+            mem_mb=config.get("train_mem_mb", 8000),
+        conda:
+            "../envs/study.yaml"
+        script:
+            "../scripts/train_cells.py"

@@ -1,0 +1,51 @@
+"""One figure style for the whole study: fonts, a colour per surrogate shape, panel letters, saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+SHAPE_ORDER = ["superspike", "sigmoid", "esser", "constant", "true"]
+SHAPE_LABELS = {"superspike": "SuperSpike", "sigmoid": "Sigmoid′", "esser": "Esser", "constant": "constant",
+                "true": "true gradient"}
+SHAPE_COLORS = dict(zip(SHAPE_ORDER, sns.color_palette("colorblind", len(SHAPE_ORDER))))
+VARIANT_COLORS = {"sCtl": "#0173b2", "aCtl": "#de8f05", "aDR": "#d55e00", "sProp": "#029e73", "aProp": "#cc78bc"}
+
+
+def apply_style() -> None:
+    """Seaborn 'ticks' theme with small fonts, the same for every figure."""
+    sns.set_theme(style="ticks", context="paper", font_scale=0.9,
+                  rc={"axes.spines.right": False, "axes.spines.top": False, "figure.dpi": 150,
+                      "savefig.bbox": "tight", "font.family": "DejaVu Sans"})
+
+
+def shape_color(shape: str):
+    return SHAPE_COLORS.get(shape, "0.4")
+
+
+def panel_letters(axes: Sequence[plt.Axes]) -> None:
+    """Bold a, b, c, … at the top left of each panel."""
+    for letter, ax in zip("abcdefghijklmnop", axes):
+        text = getattr(ax, "text2D", ax.text)  # 3-D axes place 2-D text with text2D
+        text(-0.18, 1.08, letter, transform=ax.transAxes, fontsize=11, fontweight="bold", va="top")
+
+
+def note(ax: plt.Axes, text: str) -> None:
+    """An explanatory message in an otherwise empty panel (e.g. a dataset that was not run)."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=8, color="0.35", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def save(fig: plt.Figure, pdf_path: str, png_path: str) -> None:
+    """Write the figure as PDF and PNG (atomically enough: matplotlib writes each file whole)."""
+    for path in (pdf_path, png_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,50 @@
+rule aggregate_study:
+    """One tidy row per cell of a study (axis labels, key parameters, metrics) and its per-epoch history."""
+    input:
+        unpack(study_metrics),
+    output:
+        table="results/studies/{study}.csv",
+        history="results/studies/{study}_history.csv",
+    params:
+        rows=study_rows,
+    log:
+        "logs/aggregate/{study}.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/aggregate_study.py"
+
+
+rule collect_benchmarks:
+    """Snakemake benchmark files of all training jobs in one table."""
+    input:
+        expand("results/benchmarks/train/{job}.tsv", job=list(PLAN.jobs)),
+    output:
+        "results/benchmarks.csv",
+    params:
+        jobs={job: len(cells) for job, cells in PLAN.jobs.items()},
+        work={job: sum(neuron_steps(PLAN.cells[c]) for c in cells) for job, cells in PLAN.jobs.items()},
+    log:
+        "logs/aggregate/benchmarks.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/collect_benchmarks.py"
+
+
+rule cost_estimate:
+    """Estimated CPU-hours of this config's grid from reference benchmark data (prints a table)."""
+    input:
+        config.get("reference_benchmarks", "benchmarks/reference_cpu.csv"),
+    output:
+        "results/cost_estimate.tsv",
+    params:
+        studies={name: PLAN.study_cells(name) for name in PLAN.studies},
+        cells=PLAN.cells,
+        threads=config.get("train_threads", 2),
+    log:
+        "logs/aggregate/cost_estimate.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/cost_estimate.py"

@@ -1,0 +1,121 @@
+# One rule and one script per figure; scripts read only aggregated tables (results/studies/*.csv)
+# and the small tables under results/figure_data/.
+ALL_DATASETS = ["randman", "mnist", "fashion_mnist", "shd"]
+
+
+rule fig1:
+    input:
+        manifolds="results/figure_data/fig1_manifolds.csv",
+        rasters="results/figure_data/fig1_rasters.csv",
+    output:
+        pdf=report("figures/fig1.pdf", caption="../report/fig1.rst", category="Figures"),
+        png="figures/fig1.png",
+    log:
+        "logs/figures/fig1.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/fig1.py"
+
+
+rule fig2:
+    input:
+        table="results/studies/sg_vs_true.csv",
+        history="results/studies/sg_vs_true_history.csv",
+        traces="results/figure_data/fig2_traces.csv",
+    output:
+        pdf=report("figures/fig2.pdf", caption="../report/fig2.rst", category="Figures"),
+        png="figures/fig2.png",
+    params:
+        hidden_units=PLAN.cells[trace_cell()]["model"]["hidden"][0],
+    log:
+        "logs/figures/fig2.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/fig2.py"
+
+
+rule fig3:
+    input:
+        shape="results/studies/shape.csv",
+        control="results/studies/shape_control.csv",
+    output:
+        pdf=report("figures/fig3.pdf", caption="../report/fig3.rst", category="Figures"),
+        png="figures/fig3.png",
+    params:
+        betas=config["figures"]["surrogate_betas"],
+    log:
+        "logs/figures/fig3.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/fig3.py"
+
+
+rule fig4:
+    input:
+        table="results/studies/tasks.csv",
+    output:
+        pdf=report("figures/fig4.pdf", caption="../report/fig4.rst", category="Figures"),
+        png="figures/fig4.png",
+    params:
+        all_datasets=ALL_DATASETS,
+    log:
+        "logs/figures/fig4.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/fig4.py"
+
+
+rule fig5:
+    input:
+        scale="results/studies/scale.csv",
+        scale_history="results/studies/scale_history.csv",
+        depth="results/studies/scale_depth.csv",
+        recurrent="results/studies/scale_recurrent.csv",
+    output:
+        pdf=report("figures/fig5.pdf", caption="../report/fig5.rst", category="Figures"),
+        png="figures/fig5.png",
+    params:
+        betas=config["figures"]["asymptotic_betas"],
+        best_runs=config["figures"]["best_runs"],
+        top_cells=config["figures"]["top_cells"],
+    log:
+        "logs/figures/fig5.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/fig5.py"
+
+
+rule fig6:
+    input:
+        table="results/studies/sparsity.csv",
+    output:
+        pdf=report("figures/fig6.pdf", caption="../report/fig6.rst", category="Figures"),
+        png="figures/fig6.png",
+    params:
+        collapse_fraction=config["figures"].get("collapse_fraction", 0.9),
+        all_datasets=ALL_DATASETS,
+    log:
+        "logs/figures/fig6.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/fig6.py"
+
+
+rule table1:
+    input:
+        all_study_tables(),
+    output:
+        md=report("figures/table1.md", caption="../report/table1.rst", category="Tables"),
+        tex="figures/table1.tex",
+    log:
+        "logs/figures/table1.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/table1.py"

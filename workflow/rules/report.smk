@@ -1,0 +1,27 @@
+import sys
+
+
+rule all_figures:
+    """Every figure and Table 1 (the target the HTML report describes)."""
+    input:
+        [f for name in FIGURES for f in figure_outputs(name)],
+        "figures/table1.md",
+        "figures/table1.tex",
+
+
+rule report:
+    """Snakemake's HTML report of all figures with their captions (workflow/report/*.rst)."""
+    input:
+        [f for name in FIGURES for f in figure_outputs(name)],
+        "figures/table1.md",
+    output:
+        "figures/report.html",
+    params:
+        python=sys.executable,
+        configfiles=" ".join(["--configfile", *map(str, workflow.configfiles)]) if workflow.configfiles else "",
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/study.yaml"
+    shell:
+        "{params.python} -m snakemake all_figures --nolock --report {output} {params.configfiles} > {log} 2>&1"

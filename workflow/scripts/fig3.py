@@ -1,0 +1,55 @@
+"""Fig. 3 — robust to shape: (a) σ′ at several β; (b) test accuracy over β × η per shape; (c) best per shape."""
+
+import sys
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from surrogate_study.aggregate import best_by_validation
+from surrogate_study.figstyle import SHAPE_LABELS, apply_style, panel_letters, save, shape_color
+from surrogate_study.surrogates import Surrogate
+
+snakemake = globals()["snakemake"]
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+apply_style()
+shape_table = pd.read_csv(snakemake.input.shape)
+control = pd.read_csv(snakemake.input.control)
+shapes = [s for s in ("superspike", "sigmoid", "esser") if s in set(shape_table["shape"])]
+betas = snakemake.params.betas
+
+fig, axes = plt.subplots(2, 4, figsize=(11, 5.4), layout="constrained")
+x = torch.linspace(-1.5, 1.5, 601)
+for ax, shape in zip(axes[0], shapes):
+    for beta, alpha in zip(betas, np.linspace(0.35, 1.0, len(betas))):
+        ax.plot(x, Surrogate(shape, beta).derivative(x), color=shape_color(shape), alpha=alpha, label=f"β = {beta:g}")
+    ax.set_title(SHAPE_LABELS[shape])
+    ax.set_xlabel("U − ϑ")
+axes[0][0].set_ylabel("σ′ (normalized)")
+axes[0][0].legend(frameon=False, fontsize=7)
+
+heat_axes = []
+for ax, shape in zip(axes[1], shapes):
+    grid = (shape_table[shape_table["shape"] == shape]
+            .groupby(["beta", "lr"])["test_accuracy"].mean().unstack("lr").sort_index(ascending=False))
+    sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", cbar=False,
+                annot_kws={"fontsize": 6})
+    ax.set_title(f"{SHAPE_LABELS[shape]}: test accuracy", fontsize=8)
+    ax.set_xlabel("learning rate η")
+    ax.set_ylabel("β")
+    heat_axes.append(ax)
+for ax in list(axes[0][len(shapes):]) + list(axes[1][len(shapes):3]):
+    ax.axis("off")
+
+bars = axes[1][3]
+best = best_by_validation(pd.concat([shape_table, control], ignore_index=True), ["shape"])
+order = [s for s in ("superspike", "sigmoid", "esser", "constant") if s in set(best["shape"])]
+best = best.set_index("shape").loc[order].reset_index()
+bars.bar(range(len(best)), best["test_accuracy"], color=[shape_color(s) for s in best["shape"]])
+bars.set_xticks(range(len(best)), [SHAPE_LABELS[s] for s in best["shape"]], rotation=45, ha="right")
+bars.set_ylim(0, 1)
+bars.set_ylabel("best test accuracy\n(selected on validation)")
+panel_letters([axes[0][0], heat_axes[0], bars])
+save(fig, snakemake.output.pdf, snakemake.output.png)

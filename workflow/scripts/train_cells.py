@@ -1,0 +1,21 @@
+"""Snakemake adapter: train the cells of one job together and write their declared outputs."""
+
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from surrogate_study.atomic import write_text_atomic
+from surrogate_study.training import train_cells
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+configs = [dict(c, threads=c["threads"] or snakemake.threads) for c in snakemake.params.configs]
+out_dirs = [Path(m).parent for m in snakemake.output.metrics]
+for config, out_dir in zip(configs, out_dirs):
+    write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+for metrics, out_dir in zip(train_cells(configs, out_dirs, progress=True), out_dirs):
+    logging.info("%s: status %s, test accuracy %s", out_dir.name, metrics["status"], metrics["test_accuracy"])
