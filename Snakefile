@@ -38,6 +38,7 @@ localrules:
     fig5,
     fig6,
     table1,
+    claims,
     report,
 
 

@@ -34,7 +34,7 @@ def test_paper_config_dry_runs_and_covers_every_figure():
     result = snakemake("-n", "--configfile", "config/paper.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     jobs = planned_jobs(result.stdout + result.stderr)
-    for rule in [*FIGURES, "table1", "report", "aggregate_study", "network_traces", "randman_examples"]:
+    for rule in [*FIGURES, "table1", "claims", "report", "aggregate_study", "network_traces", "randman_examples"]:
         assert jobs.get(rule, 0) >= 1, rule
     assert jobs["aggregate_study"] == 8
     train_jobs = sum(n for rule, n in jobs.items() if rule.startswith("train_"))
@@ -85,7 +85,11 @@ def test_smoke_run_renders_every_figure_table_and_report(smoke_run):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, name
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000, name
     report = (smoke_run / "figures" / "report.html").read_text(errors="replace")
-    assert len(report) > 10_000 and "fig3" in report
+    assert len(report) > 10_000 and "fig3" in report and "claims.md" in report
+    claims = (smoke_run / "figures" / "claims.md").read_text()
+    verdicts = [line.rsplit("|", 2)[-2].strip() for line in claims.splitlines() if line.startswith("| ") and
+                "---" not in line][1:]
+    assert len(verdicts) == 4 and set(verdicts) <= {"pass", "fail", "not-run"}
     for study in ("shape", "scale", "sparsity"):
         table = (smoke_run / "results" / "studies" / f"{study}.csv").read_text().splitlines()
         assert len(table) > 2

@@ -14,6 +14,7 @@ FIGURE_STUDIES = {
     "fig6": ["sparsity"],
 }
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6"]
+CLAIM_STUDIES = ["shape", "shape_control", "sg_vs_true", "scale", "scale_recurrent", "sparsity"]
 
 _missing = sorted({s for studies in FIGURE_STUDIES.values() for s in studies} - set(config["studies"]))
 if _missing:
@@ -69,6 +70,7 @@ def final_targets():
     return [f for name in FIGURES for f in figure_outputs(name)] + [
         "figures/table1.md",
         "figures/table1.tex",
+        "figures/claims.md",
         "results/benchmarks.csv",
         "figures/report.html",
     ]

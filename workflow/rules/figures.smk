@@ -119,3 +119,19 @@ rule table1:
         "../envs/study.yaml"
     script:
         "../scripts/table1.py"
+
+
+rule claims:
+    """The paper's claims checked against the aggregated results (thresholds: config `claims`)."""
+    input:
+        [f"results/studies/{s}.csv" for s in CLAIM_STUDIES],
+    output:
+        report("figures/claims.md", caption="../report/claims.rst", category="Claims"),
+    params:
+        thresholds=config["claims"],
+    log:
+        "logs/figures/claims.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/claims.py"

@@ -7,6 +7,7 @@ rule all_figures:
         [f for name in FIGURES for f in figure_outputs(name)],
         "figures/table1.md",
         "figures/table1.tex",
+        "figures/claims.md",
 
 
 rule report:
@@ -14,6 +15,7 @@ rule report:
     input:
         [f for name in FIGURES for f in figure_outputs(name)],
         "figures/table1.md",
+        "figures/claims.md",
     output:
         "figures/report.html",
     params:

@@ -25,7 +25,8 @@ for (dataset, lower), group in table.groupby(["dataset", "axis:lower_bound"]):
     if critical is not None:
         ax.axvline(critical, color=line.get_color(), lw=0.6, ls=":")
         ax.annotate(f"{critical:.2g}", (critical, 0.02), color=line.get_color(), fontsize=7)
-ax.set_xscale("log")
+ax.set_xscale("symlog", linthresh=0.01)  # silent networks (0 spikes) stay on the axis
+ax.set_xlim(left=0)
 ax.set_xlabel("mean hidden spikes per neuron per input")
 ax.set_ylabel("test accuracy")
 ax.set_ylim(0, 1)
