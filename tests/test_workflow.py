@@ -98,20 +98,20 @@ def test_smoke_run_renders_every_figure_table_and_report(smoke_run):
 
 def test_table1_holds_the_smoke_config_values(smoke_run):
     smoke = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
-    rows = {}
-    for line in (smoke_run / "figures" / "table1.md").read_text().splitlines():
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 2:
-            rows[cells[0]] = cells[1]
-    base = smoke["base"]
-    assert rows["epochs"] == str(base["training"]["epochs"])
-    assert rows["batch size"] == str(base["training"]["batch_size"])
-    assert rows["time steps"] == str(base["dataset"]["steps"])
-    assert rows["readout units"] == str(base["dataset"]["classes"])
-    assert rows["inputs"] == "20"
-    assert rows["hidden units (per layer)"] == "16, 16x16"
-    assert rows["η range"] == "0.01 … 0.05"
-    assert rows["β range"] == "10 … 100"
+    lines = [line for line in (smoke_run / "figures" / "table1.md").read_text().splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    table = {row[0]: dict(zip(header[1:], row[1:]))
+             for row in ([c.strip() for c in line.strip("|").split("|")] for line in lines[2:])}
+    randman, training = smoke["datasets"]["randman"], smoke["base"]["training"]
+    assert header[1:] == ["mnist5k", "randman"]
+    assert table["epochs"]["randman"] == str(training["epochs"])
+    assert table["batch size"]["randman"] == str(training["batch_size"])
+    assert table["time steps"]["randman"] == str(randman["steps"])
+    assert table["readout units"]["randman"] == str(randman["classes"])
+    assert table["inputs"]["randman"] == "20" and table["inputs"]["mnist5k"] == "784"
+    assert table["hidden units (per layer)"]["randman"] == "16, 16x16"
+    assert table["η range"]["randman"] == "0.01 … 0.05"
+    assert table["β range"]["randman"] == "10 … 100"
     assert "\\begin{tabular}" in (smoke_run / "figures" / "table1.tex").read_text()
 
 

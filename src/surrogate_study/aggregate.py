@@ -12,15 +12,16 @@ def cell_row(metrics: Mapping[str, Any], labels: Mapping[str, Any]) -> dict[str,
     config = metrics["config"]
     model, surrogate, reg, training = config["model"], config["surrogate"], config["regularization"], config["training"]
     spikes = metrics["mean_spikes_per_neuron"]
+    info = metrics.get("dataset_info", {})
     silent = metrics["silent_fraction"]
     row: dict[str, Any] = {f"axis:{key}": (str(value) if isinstance(value, list) else value)
                            for key, value in labels.items() if key != "cell"}
     row.update({
         "cell": labels["cell"],
         "dataset": config["dataset"]["name"],
-        "n_inputs": config["dataset"].get("units"),
-        "n_classes": config["dataset"].get("classes"),
-        "n_steps": config["dataset"].get("steps"),
+        "n_inputs": info.get("n_units", config["dataset"].get("units")),
+        "n_classes": info.get("n_classes", config["dataset"].get("classes")),
+        "n_steps": info.get("n_steps", config["dataset"].get("steps")),
         "hidden": "x".join(str(h) for h in model["hidden"]),
         "n_hidden_layers": len(model["hidden"]),
         "recurrent": model["recurrent"],

@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("config", help="print the resolved config (defaults merged) as YAML")
     show.add_argument("--config", help="run config (YAML/JSON), merged onto the defaults")
     commands.add_parser("surrogates", help="list the registered surrogate shapes")
+    prepare = commands.add_parser("prepare", help="fetch (checksummed) and preprocess a real dataset")
+    prepare.add_argument("dataset", help="mnist | fashion_mnist | shd | mnist5k")
+    prepare.add_argument("--raw", default=None, help="raw-file folder (default data/raw/<dataset>)")
+    prepare.add_argument("--out", default=None, help="processed file (default data/processed/<dataset>.npz)")
     show_runs = commands.add_parser("show", help="print status and accuracies of finished runs")
     show_runs.add_argument("metrics", nargs="+", help="metrics.json files")
     return parser
@@ -50,6 +54,23 @@ def _show(paths: Sequence[str]) -> int:
     return 0
 
 
+def _prepare(dataset: str, raw: Optional[str], out: Optional[str]) -> int:
+    from .fetch import ChecksumMismatch, DatasetUnavailable
+    from .real_datasets import PREPARERS, PREPROCESSING
+
+    if dataset not in PREPARERS:
+        print(f"error: unknown dataset {dataset!r}; allowed: {', '.join(PREPARERS)}", file=sys.stderr)
+        return 2
+    try:
+        path = PREPARERS[dataset](raw or f"data/raw/{dataset}", out or f"data/processed/{dataset}.npz",
+                                  PREPROCESSING[dataset])
+    except (DatasetUnavailable, ChecksumMismatch) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -59,6 +80,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     if args.command == "show":
         return _show(args.metrics)
+    if args.command == "prepare":
+        return _prepare(args.dataset, args.raw, args.out)
     try:
         config = load_config(args.config)
         if args.command == "config":

@@ -49,3 +49,13 @@ def load_randman(dataset_config: Mapping[str, Any]) -> DatasetSplits:
     keys = {k: v for k, v in dataset_config.items() if k != "name"}
     split = keys.pop("split")
     return randman_splits(RandmanSpec(**keys, split=(split["train"], split["valid"], split["test"])))
+
+
+def _register_real_datasets() -> None:
+    from .real_datasets import REAL_DATASETS, load_processed
+
+    for name in REAL_DATASETS:
+        register_dataset(name)(load_processed)
+
+
+_register_real_datasets()

@@ -1,7 +1,8 @@
 """Studies: a figure's experiment as fixed parameters plus axes, expanded into grid cells.
 
-A workflow config holds ``base`` (run-config overrides for every cell), ``job_size``
-and ``studies``. A study is
+A workflow config holds ``base`` (run-config overrides for every cell), ``datasets``
+(per dataset name, keys of the ``dataset`` section for every cell on that dataset),
+``job_size`` and ``studies``. A study is
 
     fixed: {run-config overrides}
     axes:
@@ -87,8 +88,13 @@ class StudyPlan:
         return [row["cell"] for row in self.studies[study]]
 
 
-def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any]) -> list[tuple[dict, Config]]:
-    """(labels, resolved config) for every cell of one study."""
+def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any],
+                 dataset_defaults: Mapping[str, Any] | None = None) -> list[tuple[dict, Config]]:
+    """(labels, resolved config) for every cell of one study.
+
+    ``dataset_defaults`` (workflow config ``datasets``) maps a dataset name to keys merged
+    under the cell's ``dataset`` section once its name is known (e.g. Randman's size).
+    """
     axes = spec.get("axes") or {}
     points = [axis_points(axis, axis_spec) for axis, axis_spec in axes.items()]
     start = deep_merge(base, spec.get("fixed") or {})
@@ -99,6 +105,10 @@ def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any]) ->
         for axis, (label, override) in zip(axes, combination):
             user_config = deep_merge(user_config, override)
             labels[axis] = label
+        dataset = dict(user_config.get("dataset") or {})
+        extra = (dataset_defaults or {}).get(dataset.get("name", "randman"))
+        if extra:
+            user_config = {**user_config, "dataset": deep_merge(extra, dataset)}
         try:
             resolved = resolve_config(user_config)
         except ConfigError as error:
@@ -130,7 +140,7 @@ def plan_studies(workflow_config: Mapping[str, Any], only: Sequence[str] | None 
             continue
         plan.axes[name] = list((spec.get("axes") or {}).keys())
         rows = []
-        for labels, config in expand_study(name, spec, base):
+        for labels, config in expand_study(name, spec, base, workflow_config.get("datasets")):
             cid = cell_id(config)
             plan.cells[cid] = config
             rows.append({"cell": cid, **labels})

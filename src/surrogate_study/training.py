@@ -332,6 +332,12 @@ class CellTrainer:
                 state.best_weights = _cell_weights(self.model, k)
         return rows
 
+    def dataset_info(self) -> dict[str, int]:
+        """Inputs, time steps, classes and split sizes of the data actually trained on."""
+        train = self.splits.train
+        return {"n_units": train.n_units, "n_steps": train.n_steps, "n_classes": train.n_classes,
+                "train": len(train), "valid": len(self.splits.valid), "test": len(self.splits.test)}
+
     def save_checkpoints(self) -> None:
         for k, out_dir in enumerate(self.out_dirs):
             torch_save_atomic(out_dir / CHECKPOINT_NAME, {
@@ -369,7 +375,8 @@ class CellTrainer:
     def write_outputs(self, wall_time_s: float) -> list[dict[str, Any]]:
         all_metrics = []
         for k, (config, out_dir, state) in enumerate(zip(self.configs, self.out_dirs, self.states)):
-            metrics = _metrics(config, self.device, state, self.next_epoch, wall_time_s, self.cells)
+            metrics = _metrics(config, self.device, state, self.next_epoch, wall_time_s, self.cells,
+                               self.dataset_info())
             write_csv_atomic(out_dir / HISTORY_NAME, state.history, history_columns(len(config["model"]["hidden"])))
             if config["training"]["save_model"]:
                 # the best epoch's weights; a run that diverged before any epoch keeps its (zeroed) weights
@@ -436,11 +443,12 @@ def train(
 
 
 def _metrics(config: Mapping[str, Any], device: torch.device, state: CellState, epochs_completed: int,
-             wall_time_s: float, cells: int) -> dict[str, Any]:
+             wall_time_s: float, cells: int, dataset_info: Mapping[str, int]) -> dict[str, Any]:
     best = state.best or {}
     n_layers = len(config["model"]["hidden"])
     return {
         "status": state.status,
+        "dataset_info": dataset_info,
         "diverged_epoch": state.diverged_epoch,
         "epochs_completed": epochs_completed if state.diverged_epoch is None else state.diverged_epoch,
         "best_epoch": best.get("epoch"),

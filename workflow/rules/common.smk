@@ -3,6 +3,7 @@ import json
 
 from surrogate_study.config import ConfigError
 from surrogate_study.cost import neuron_steps
+from surrogate_study.real_datasets import PREPROCESSING, REAL_DATASETS
 from surrogate_study.study import plan_studies
 
 # Studies that each figure reads (by name; a config must define them all).
@@ -74,3 +75,26 @@ def final_targets():
         "results/benchmarks.csv",
         "figures/report.html",
     ]
+
+
+def remote_file(dataset, name):
+    """The official URL(s) and pinned MD5 of one raw file."""
+    for remote in REAL_DATASETS[dataset].remotes:
+        if remote.name == name:
+            return remote
+    raise ValueError(f"{dataset} has no raw file {name!r}")
+
+
+def raw_files(wildcards):
+    """Raw files a dataset's preprocessing reads (none for the offline mnist5k)."""
+    return [f"data/raw/{wildcards.dataset}/{r.name}" for r in REAL_DATASETS[wildcards.dataset].remotes]
+
+
+def preprocessing_constants(dataset):
+    """Package defaults, updated by the config's preprocessing section."""
+    return {**PREPROCESSING[dataset], **config.get("preprocessing", {}).get(dataset, {})}
+
+
+def job_data(cells):
+    """Processed dataset files the cells of a job train on (Randman is generated in the job)."""
+    return sorted({PLAN.cells[c]["dataset"]["path"] for c in cells if "path" in PLAN.cells[c]["dataset"]})

@@ -26,3 +26,38 @@ rule network_traces:
         "../envs/study.yaml"
     script:
         "../scripts/network_traces.py"
+
+
+rule fetch_raw:
+    """Download one raw file from its official location into data/raw/<dataset>/, MD5-verified (pooch)."""
+    output:
+        "data/raw/{dataset}/{file}",
+    wildcard_constraints:
+        dataset="mnist|fashion_mnist|shd",
+    params:
+        remote=lambda wildcards: remote_file(wildcards.dataset, wildcards.file),
+    log:
+        "logs/data/fetch_{dataset}_{file}.log",
+    retries: 2
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/fetch_raw.py"
+
+
+rule preprocess_dataset:
+    """Latency-code (MNIST, Fashion-MNIST, MNIST 5k) or bin (SHD) a dataset into data/processed/."""
+    input:
+        raw_files,
+    output:
+        "data/processed/{dataset}.npz",
+    wildcard_constraints:
+        dataset="mnist|fashion_mnist|shd|mnist5k",
+    params:
+        constants=lambda wildcards: preprocessing_constants(wildcards.dataset),
+    log:
+        "logs/data/preprocess_{dataset}.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/preprocess_dataset.py"

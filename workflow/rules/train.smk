@@ -4,6 +4,8 @@ for _job, _cells in PLAN.jobs.items():
     rule:
         name:
             f"train_{_job.replace('-', '_')}"
+        input:
+            job_data(_cells),
         output:
             metrics=[f"{cell_dir(c)}/metrics.json" for c in _cells],
             history=[f"{cell_dir(c)}/history.csv" for c in _cells],

@@ -1,0 +1,13 @@
+"""Snakemake adapter: raw files -> data/processed/<dataset>.npz (see surrogate_study.real_datasets)."""
+
+import sys
+from pathlib import Path
+
+from surrogate_study.real_datasets import PREPARERS
+
+snakemake = globals()["snakemake"]
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+name = snakemake.wildcards.dataset
+raw_dir = Path(snakemake.input[0]).parent if snakemake.input else Path("data/raw") / name
+PREPARERS[name](raw_dir, snakemake.output[0], snakemake.params.constants)
+print(f"wrote {snakemake.output[0]}", file=sys.stderr)
