@@ -15,6 +15,8 @@ SHAPE_ORDER = ["superspike", "sigmoid", "esser", "constant", "true"]
 SHAPE_LABELS = {"superspike": "SuperSpike", "sigmoid": "Sigmoid′", "esser": "Esser", "constant": "constant",
                 "true": "true gradient"}
 SHAPE_COLORS = dict(zip(SHAPE_ORDER, sns.color_palette("colorblind", len(SHAPE_ORDER))))
+DATASET_LABELS = {"randman": "Randman", "mnist5k": "MNIST, 5k subset", "mnist": "MNIST",
+                  "fashion_mnist": "Fashion-MNIST", "shd": "SHD"}
 VARIANT_COLORS = {"sCtl": "#0173b2", "aCtl": "#de8f05", "aDR": "#d55e00", "sProp": "#029e73", "aProp": "#cc78bc"}
 
 
@@ -23,6 +25,11 @@ def apply_style() -> None:
     sns.set_theme(style="ticks", context="paper", font_scale=0.9,
                   rc={"axes.spines.right": False, "axes.spines.top": False, "figure.dpi": 150,
                       "savefig.bbox": "tight", "font.family": "DejaVu Sans"})
+
+
+def dataset_label(name: str) -> str:
+    """How a dataset is named in figures (the offline subset says it is one)."""
+    return DATASET_LABELS.get(name, name)
 
 
 def shape_color(shape: str):

@@ -1,6 +1,6 @@
 # One rule and one script per figure; scripts read only aggregated tables (results/studies/*.csv)
 # and the small tables under results/figure_data/.
-ALL_DATASETS = ["randman", "mnist", "fashion_mnist", "shd"]
+ALL_DATASETS = ["randman", "mnist5k", "mnist", "fashion_mnist", "shd"]
 
 
 rule fig1:

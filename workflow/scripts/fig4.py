@@ -6,17 +6,17 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from surrogate_study.aggregate import best_by_validation
-from surrogate_study.figstyle import SHAPE_LABELS, apply_style, note, panel_letters, save, shape_color
+from surrogate_study.figstyle import SHAPE_LABELS, apply_style, dataset_label, note, panel_letters, save, shape_color
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 apply_style()
 table = pd.read_csv(snakemake.input.table)
-table["task"] = table["dataset"] + " n_h=" + table["n_hidden_layers"].astype(str) + \
+table["task"] = table["dataset"].map(dataset_label) + "\nn_h=" + table["n_hidden_layers"].astype(str) + \
     table["recurrent"].map({True: " rec", False: ""})
 best = best_by_validation(table, ["task", "shape"])
 tasks = sorted(best["task"].unique())
-absent = [d for d in snakemake.params.all_datasets if d not in set(table["dataset"])]
+absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(table["dataset"])]
 
 fig, (ax, missing_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [3, 1]}, layout="constrained")
 shapes = [s for s in ("superspike", "sigmoid", "esser") if s in set(best["shape"])]
@@ -28,7 +28,7 @@ for i, shape in enumerate(shapes):
 ax.set_xticks(range(len(tasks)), tasks)
 ax.set_ylim(0, 1)
 ax.set_ylabel("best test accuracy")
-ax.legend(frameon=False, ncol=len(shapes), fontsize=7, loc="lower right")
+ax.legend(frameon=False, ncol=len(shapes), fontsize=7, loc="upper right")
 note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
 panel_letters([ax])
 save(fig, snakemake.output.pdf, snakemake.output.png)

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from surrogate_study.aggregate import critical_activity
-from surrogate_study.figstyle import apply_style, note, panel_letters, save
+from surrogate_study.figstyle import apply_style, dataset_label, note, panel_letters, save
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -20,7 +20,7 @@ styles = {"on": "-", "off": "--"}
 for (dataset, lower), group in table.groupby(["dataset", "axis:lower_bound"]):
     group = group.sort_values("mean_spikes")
     line, = ax.plot(group["mean_spikes"], group["test_accuracy"], styles.get(str(lower), "-"), marker="o",
-                    label=f"{dataset}, lower bound {lower}")
+                    label=f"{dataset_label(dataset)}, lower bound {lower}")
     critical = critical_activity(group["mean_spikes"], group["test_accuracy"], fraction)
     if critical is not None:
         ax.axvline(critical, color=line.get_color(), lw=0.6, ls=":")
@@ -32,7 +32,7 @@ ax.set_ylabel("test accuracy")
 ax.set_ylim(0, 1)
 ax.legend(frameon=False, fontsize=7)
 ax.set_title(f"dotted: critical activity (accuracy ≥ {fraction:g} × best)", fontsize=8)
-absent = [d for d in snakemake.params.all_datasets if d not in set(table["dataset"])]
+absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(table["dataset"])]
 note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
 panel_letters([ax])
 save(fig, snakemake.output.pdf, snakemake.output.png)
