@@ -1,7 +1,6 @@
 """Claims on hand-made result tables: each passes where it should and fails where it should."""
 
 import pandas as pd
-import pytest
 
 from surrogate_study.claims import check_claims, claims_markdown
 

@@ -40,15 +40,20 @@ def _surrogate(code: int, x: float, beta: float) -> float:
     return 0.0
 
 
+@numba.njit(inline="always")
+def _block(task: int, blocks: int, size: int) -> tuple[int, int, int]:
+    """Cell, first column and width of parallel task ``task`` (``blocks`` blocks per cell)."""
+    start = (task % blocks) * BLOCK
+    return task // blocks, start, min(BLOCK, size - start)
+
+
 @numba.njit(parallel=True, cache=True)
 def lif_forward_kernel(feedforward, decay_mem, decay_syn, threshold, membrane, current, spikes):
     """Fill membrane U[n], current I[n] and spikes S[n] ([K, T, M] each) from F [K, T, M]."""
     cells, steps, size = feedforward.shape
     blocks = (size + BLOCK - 1) // BLOCK
     for task in numba.prange(cells * blocks):
-        cell = task // blocks
-        start = (task % blocks) * BLOCK
-        width = min(BLOCK, size - start)
+        cell, start, width = _block(task, blocks, size)
         u = np.zeros(width, dtype=feedforward.dtype)
         i = np.zeros(width, dtype=feedforward.dtype)
         for n in range(steps):
@@ -72,9 +77,7 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
     cells, steps, size = membrane.shape
     blocks = (size + BLOCK - 1) // BLOCK
     for task in numba.prange(cells * blocks):
-        cell = task // blocks
-        start = (task % blocks) * BLOCK
-        width = min(BLOCK, size - start)
+        cell, start, width = _block(task, blocks, size)
         code, beta, gain, reset = codes[cell], betas[cell], gains[cell], resets[cell]
         gu = np.zeros(width, dtype=membrane.dtype)
         gi = np.zeros(width, dtype=membrane.dtype)

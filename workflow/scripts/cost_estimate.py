@@ -1,6 +1,5 @@
 """Snakemake adapter: estimated CPU-hours of the configured grid, printed and written as TSV."""
 
-import sys
 
 import pandas as pd
 

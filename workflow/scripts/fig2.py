@@ -18,15 +18,15 @@ traces = pd.read_csv(snakemake.input.traces)
 fig = plt.figure(figsize=(9, 5.6), layout="constrained")
 grid = fig.add_gridspec(2, 3)
 sketch = fig.add_subplot(grid[0, 0])
-for x, (n, name) in enumerate([(5, "input"), (6, "hidden LIF"), (3, "readout")]):
-    ys = [i - (n - 1) / 2 for i in range(n)]
+layers = [(5, "input"), (6, "hidden LIF"), (3, "readout")]
+positions = [[i - (n - 1) / 2 for i in range(n)] for n, _ in layers]
+for x, ((n, name), ys) in enumerate(zip(layers, positions)):
     sketch.scatter([x] * n, ys, s=80, color=["0.6", "C0", "C3"][x], zorder=3)
     sketch.text(x, 3.6, name, ha="center", fontsize=8)
-    if x:
-        for y0 in previous:
-            for y1 in ys:
-                sketch.plot([x - 1, x], [y0, y1], color="0.8", lw=0.4, zorder=1)
-    previous = ys
+for x, (source, target) in enumerate(zip(positions[:-1], positions[1:])):
+    for y0 in source:
+        for y1 in target:
+            sketch.plot([x, x + 1], [y0, y1], color="0.8", lw=0.4, zorder=1)
 sketch.set_xlim(-0.5, 2.5)
 sketch.set_ylim(-4, 4.2)
 sketch.axis("off")
