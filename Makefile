@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: setup reproduce test clean
+# The workflow config that `dvc repro` runs (config/active.yaml); `make pull` touches its outputs.
+ACTIVE_CONFIG = $(shell sed -n 's/^configfile: *//p' config/active.yaml)
+
+.PHONY: setup reproduce test repro pull clean
 
 setup: $(STAMP)
 
@@ -22,6 +25,16 @@ reproduce: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# DVC: run the stale stages of dvc.yaml (each calls Snakemake) on config/active.yaml's config.
+repro: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+
+# DVC: fetch the artifacts of dvc.lock from the remote, then mark them up to date for Snakemake
+# (DVC does not restore modification times; --touch sets them in DAG order, recomputing nothing).
+pull: | $(STAMP)
+	$(BIN)/dvc pull
+	$(BIN)/snakemake --touch --cores 1 --configfile $(ACTIVE_CONFIG)
 
 clean:
 	rm -rf $(VENV) .snakemake results logs

@@ -26,6 +26,10 @@ include: "workflow/rules/report.smk"
 localrules:
     all,
     all_figures,
+    raw_data,
+    processed_data,
+    grid,
+    headline_metrics,
     randman_examples,
     network_traces,
     aggregate_study,

@@ -52,6 +52,8 @@ def test_paper_config_dry_runs_and_covers_every_figure():
         (lambda c: c.update({"studdies": {}}), ["'studdies' was unexpected"]),
         (lambda c: c.pop("figures"), ["'figures' is a required property"]),
         (lambda c: c["studies"].pop("sparsity"), ["missing sparsity"]),
+        (lambda c: c["datasets"].pop("mnist5k"), ["config error at datasets", "mnist5k", "not declared"]),
+        (lambda c: c["datasets"].update({"mnist6k": {}}), ["'mnist6k' is not a registered dataset", "mnist5k"]),
     ],
 )
 def test_bad_config_is_rejected_naming_the_key(tmp_path, mutate, expected):

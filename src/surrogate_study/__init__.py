@@ -4,6 +4,7 @@ Modules, one job each:
 ``surrogates`` (σ′ shapes, spike autograd Function), ``lif`` (LIF and readout dynamics),
 ``network`` (layers and classifier), ``regularizers`` (activity bounds),
 ``randman`` and ``spike_data`` / ``datasets`` (tasks), ``config`` (defaults, schema),
+``fused_lif`` / ``lif_kernels`` / ``cell_matmul`` (the fast core),
 ``training`` (one run), ``atomic`` (safe outputs), ``cli`` (command line).
 """
 

@@ -24,7 +24,7 @@ Claims (thresholds from the workflow config's ``claims`` section):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Optional
 
 import pandas as pd
@@ -43,6 +43,7 @@ class ClaimResult:
     value: str
     spread: str
     verdict: str  # pass | fail | not-run
+    numbers: dict[str, Any] = field(default_factory=dict)  # the measured values as numbers (metrics.json)
 
 
 def _fmt(value: Optional[float]) -> str:
@@ -83,8 +84,10 @@ def shape_robustness(shape_table: pd.DataFrame, controls: pd.DataFrame, t: Mappi
     ok = spread <= t["shape_spread_max"] and margin >= t["control_margin_min"]
     value = (f"spread {spread:.3f} (" + ", ".join(f"{k} {m:.3f}" for k, m in means.items()) + f"); margin {margin:.3f}"
              f" (constant {ctrl['constant'].mean():.3f}, true {ctrl['true'].mean():.3f})")
+    numbers = {"best_test_accuracy": {k: float(v.mean()) for k, v in {**sg, **ctrl}.items()},
+               "shape_spread": float(spread), "control_margin": float(margin)}
     return ClaimResult("1 shape robustness", metric, how, threshold, value, _spread({**sg, **ctrl}),
-                       "pass" if ok else "fail")
+                       "pass" if ok else "fail", numbers)
 
 
 def _top_mean(table: pd.DataFrame, variant: str, large_beta: float, top: int) -> tuple[Optional[float], Optional[float], int]:
@@ -112,7 +115,8 @@ def scale_sensitivity(table: pd.DataFrame, sensitive: str, label: str, t: Mappin
     value = (f"gap {gap:.3f}, control gap {control_gap:.3f} ("
              + ", ".join(f"{v} {m:.3f}" for v, (m, _, _) in values.items()) + ")")
     spread = "; ".join(f"{v} SD {_fmt(sd)} (n = {n} cells)" for v, (_, sd, n) in values.items())
-    return ClaimResult(label, metric, how, threshold, value, spread, "pass" if ok else "fail")
+    numbers = {"gap": float(gap), "control_gap": float(control_gap)}
+    return ClaimResult(label, metric, how, threshold, value, spread, "pass" if ok else "fail", numbers)
 
 
 def sparse_activity(table: pd.DataFrame, t: Mapping[str, float]) -> ClaimResult:
@@ -135,7 +139,9 @@ def sparse_activity(table: pd.DataFrame, t: Mapping[str, float]) -> ClaimResult:
     value = (f"critical activity {critical:.3g} spikes/neuron/input; best accuracy {best:.3f}; "
              f"at {sparsest['activity']:.3g}: {sparsest['accuracy']:.3f}")
     spread = "; ".join(f"ν_up={nu:g}: SD {_fmt(r['sd'])} (n = {int(r['n'])})" for nu, r in per_level.iterrows())
-    return ClaimResult("3 sparse activity", metric, how, threshold, value, spread, "pass" if collapsed else "fail")
+    numbers = {"critical_activity": float(critical), "best_accuracy": float(best)}
+    return ClaimResult("3 sparse activity", metric, how, threshold, value, spread, "pass" if collapsed else "fail",
+                       numbers)
 
 
 def check_claims(tables: Mapping[str, pd.DataFrame], thresholds: Mapping[str, Any]) -> list[ClaimResult]:
@@ -162,5 +168,25 @@ def claims_markdown(results: list[ClaimResult]) -> str:
              "| claim | metric | how | threshold | measured | spread | verdict |", "|---|---|---|---|---|---|---|"]
     for r in results:
         row = asdict(r)
+        row.pop("numbers")
         lines.append("| " + " | ".join(str(row[k]).replace("|", "/") for k in row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def headline_metrics(results: list[ClaimResult]) -> dict[str, Any]:
+    """The study's headline numbers for ``dvc metrics``; a claim that did not run gives nulls.
+
+    best_test_accuracy[shape]: test accuracy of the best-validation cell of each shape (mean over
+    seeds; SG shapes from the ``shape`` study, constant and true gradient from the controls);
+    scale_sensitivity_gap: sCtl − aDR (reset) and aCtl − aProp (recurrence) as in claims 2a/2b;
+    critical_activity: the lowest mean spikes per neuron per input whose accuracy holds (claim 3).
+    """
+    by_claim = {r.claim.split()[0]: r.numbers for r in results}
+    shapes = ("superspike", "sigmoid", "esser", "constant", "true")
+    best = by_claim.get("1", {}).get("best_test_accuracy", {})
+    return {
+        "best_test_accuracy": {shape: best.get(shape) for shape in shapes},
+        "scale_sensitivity_gap": {"reset": by_claim.get("2a", {}).get("gap"),
+                                  "recurrence": by_claim.get("2b", {}).get("gap")},
+        "critical_activity": by_claim.get("3", {}).get("critical_activity"),
+    }

@@ -26,18 +26,32 @@ BLOCK = 1024  # neurons per block: contiguous runs in memory for every time step
 
 
 @numba.njit(inline="always")
-def _surrogate(code: int, x: float, beta: float) -> float:
-    if code == 0:
-        d = beta * abs(x) + 1.0
-        return 1.0 / (d * d)
-    if code == 1:
-        s = 1.0 / (1.0 + math.exp(-beta * x))
-        return 4.0 * s * (1.0 - s)
-    if code == 2:
-        return max(0.0, 1.0 - beta * abs(x))
-    if code == 3:
-        return 1.0
-    return 0.0
+def _as(value: float, like: np.ndarray):
+    """``value`` in the dtype of ``like``: float32 arrays are then computed on in float32 (SIMD)."""
+    box = np.empty(1, dtype=like.dtype)
+    box[0] = value
+    return box[0]
+
+
+@numba.njit(inline="always")
+def _surrogate_row(code: int, membrane_row, threshold, beta, gain, out) -> None:
+    """out[j] = gain · σ′(U[j] − ϑ) over one time step of one block; the shape branch is outside the loop."""
+    one, zero, four = _as(1.0, out), _as(0.0, out), _as(4.0, out)
+    if code == 0:  # SuperSpike: 1 / (β|x| + 1)²
+        for j in range(out.shape[0]):
+            d = beta * abs(membrane_row[j] - threshold) + one
+            out[j] = gain / (d * d)
+    elif code == 1:  # sigmoid′, normalized: 4 s(βx)(1 − s(βx))
+        for j in range(out.shape[0]):
+            s = one / (one + math.exp(-beta * (membrane_row[j] - threshold)))
+            out[j] = four * gain * s * (one - s)
+    elif code == 2:  # Esser: max(0, 1 − β|x|)
+        for j in range(out.shape[0]):
+            out[j] = gain * max(zero, one - beta * abs(membrane_row[j] - threshold))
+    elif code == 3:  # constant (straight-through)
+        out[:] = gain
+    else:  # true gradient: 0 almost everywhere
+        out[:] = zero
 
 
 @numba.njit(inline="always")
@@ -52,6 +66,8 @@ def lif_forward_kernel(feedforward, decay_mem, decay_syn, threshold, membrane, c
     """Fill membrane U[n], current I[n] and spikes S[n] ([K, T, M] each) from F [K, T, M]."""
     cells, steps, size = feedforward.shape
     blocks = (size + BLOCK - 1) // BLOCK
+    lam_m, lam_s, theta = _as(decay_mem, feedforward), _as(decay_syn, feedforward), _as(threshold, feedforward)
+    leak, one, zero = _as(1.0 - decay_mem, feedforward), _as(1.0, feedforward), _as(0.0, feedforward)
     for task in numba.prange(cells * blocks):
         cell, start, width = _block(task, blocks, size)
         u = np.zeros(width, dtype=feedforward.dtype)
@@ -61,11 +77,11 @@ def lif_forward_kernel(feedforward, decay_mem, decay_syn, threshold, membrane, c
                 col = start + j
                 membrane[cell, n, col] = u[j]
                 current[cell, n, col] = i[j]
-                spiking = u[j] > threshold
-                spikes[cell, n, col] = 1.0 if spiking else 0.0
-                u_next = decay_mem * u[j] + (1.0 - decay_mem) * i[j]
-                u[j] = 0.0 if spiking else u_next
-                i[j] = decay_syn * i[j] + feedforward[cell, n, col]
+                spiking = u[j] > theta
+                spikes[cell, n, col] = one if spiking else zero
+                u_next = lam_m * u[j] + leak * i[j]
+                u[j] = zero if spiking else u_next
+                i[j] = lam_s * i[j] + feedforward[cell, n, col]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -73,26 +89,34 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
                         has_grad_membrane, codes, betas, gains, resets,
                         decay_mem, decay_syn, threshold, grad_feedforward):
     """Fill ∂L/∂F [K, T, M]; cell k uses surrogate codes[k] with betas[k], times gains[k]
-    (β when asymptotic), and resets[k] (differentiable reset)."""
+    (β when asymptotic), and resets[k] (differentiable reset). Per block and time step: σ′ for
+    the whole row first (branch-free inner loops), then the adjoint update above."""
     cells, steps, size = membrane.shape
     blocks = (size + BLOCK - 1) // BLOCK
+    lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
+    leak, zero, half = _as(1.0 - decay_mem, membrane), _as(0.0, membrane), _as(0.5, membrane)
     for task in numba.prange(cells * blocks):
         cell, start, width = _block(task, blocks, size)
-        code, beta, gain, reset = codes[cell], betas[cell], gains[cell], resets[cell]
+        stop = start + width
+        code, reset = codes[cell], resets[cell]
+        beta, gain = _as(betas[cell], membrane), _as(gains[cell], membrane)
         gu = np.zeros(width, dtype=membrane.dtype)
         gi = np.zeros(width, dtype=membrane.dtype)
+        gs = np.zeros(width, dtype=membrane.dtype)
+        sigma = np.empty(width, dtype=membrane.dtype)
         for n in range(steps - 1, -1, -1):
+            u_row, i_row, s_row = membrane[cell, n, start:stop], current[cell, n, start:stop], spikes[cell, n, start:stop]
+            out = grad_feedforward[cell, n, start:stop]
+            _surrogate_row(code, u_row, theta, beta, gain, sigma)
+            if has_grad_spikes:
+                gs[:] = grad_spikes[cell, n, start:stop]
+            if reset:
+                for j in range(width):
+                    gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
             for j in range(width):
-                col = start + j
-                grad_feedforward[cell, n, col] = gi[j]
-                u = membrane[cell, n, col]
-                gs = grad_spikes[cell, n, col] if has_grad_spikes else 0.0
-                if reset:
-                    gs -= (decay_mem * u + (1.0 - decay_mem) * current[cell, n, col]) * gu[j]
-                carried = 0.0 if spikes[cell, n, col] > 0.5 else gu[j]
-                sigma = gain * _surrogate(code, u - threshold, beta)
-                new_gu = decay_mem * carried + sigma * gs
-                if has_grad_membrane:
-                    new_gu += grad_membrane[cell, n, col]
-                gi[j] = decay_syn * gi[j] + (1.0 - decay_mem) * carried
-                gu[j] = new_gu
+                out[j] = gi[j]
+                carried = zero if s_row[j] > half else gu[j]
+                gu[j] = lam_m * carried + sigma[j] * gs[j]
+                gi[j] = lam_s * gi[j] + leak * carried
+            if has_grad_membrane:
+                gu += grad_membrane[cell, n, start:stop]

@@ -23,6 +23,7 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from .cell_matmul import cell_matmul
 from .fused_lif import fused_lif_cells, leaky_readout_cells
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .surrogates import Surrogate
@@ -132,7 +133,7 @@ class SpikingNetwork(nn.Module):
             spikes = spikes_in.transpose(1, 2).reshape(spikes_in.shape[0], steps * batch, -1)
         traces: list[LayerTrace] = []
         for layer in range(self.n_hidden_layers):
-            feedforward = torch.matmul(spikes, self.weights[layer]).view(self.cells, steps, batch, -1)
+            feedforward = cell_matmul(spikes, self.weights[layer]).view(self.cells, steps, batch, -1)
             layer_spikes, membrane = fused_lif_cells(
                 feedforward, self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
@@ -140,7 +141,7 @@ class SpikingNetwork(nn.Module):
             )
             traces.append(LayerTrace(layer_spikes.transpose(1, 2), membrane.transpose(1, 2)))
             spikes = layer_spikes.view(self.cells, steps * batch, -1)
-        readout_current = torch.matmul(spikes, self.readout_weight).view(self.cells, steps, batch, -1)
+        readout_current = cell_matmul(spikes, self.readout_weight).view(self.cells, steps, batch, -1)
         readout = leaky_readout_cells(readout_current, self.params)  # [K, T, B, C]
         return NetworkOutput(readout.max(dim=1).values, readout.transpose(1, 2), traces)
 

@@ -1,3 +1,11 @@
+rule grid:
+    """Target of the DVC stage `grid`: every cell trained, every study aggregated, the figures' data tables."""
+    input:
+        all_study_tables(),
+        "results/benchmarks.csv",
+        figure_data_files(),
+
+
 rule aggregate_study:
     """One tidy row per cell of a study (axis labels, key parameters, metrics) and its per-epoch history."""
     input:

@@ -3,6 +3,7 @@ import json
 
 from surrogate_study.config import ConfigError
 from surrogate_study.cost import neuron_steps
+from surrogate_study.datasets import dataset_names
 from surrogate_study.real_datasets import PREPROCESSING, REAL_DATASETS
 from surrogate_study.study import plan_studies
 
@@ -24,6 +25,20 @@ try:
     PLAN = plan_studies(config)
 except ConfigError as error:
     raise ValueError(str(error)) from None
+
+# Every dataset a study trains on is declared under `datasets` (the DVC data stages read only that key).
+_unknown = sorted(set(config["datasets"]) - set(dataset_names()))
+if _unknown:
+    raise ValueError(
+        f"config error at datasets: {', '.join(map(repr, _unknown))} is not a registered dataset "
+        f"(allowed: {', '.join(dataset_names())})"
+    )
+_undeclared = sorted({cell["dataset"]["name"] for cell in PLAN.cells.values()} - set(config["datasets"]))
+if _undeclared:
+    raise ValueError(
+        f"config error at datasets: {', '.join(_undeclared)} is trained on by a study but not declared "
+        f"(declared: {', '.join(config['datasets']) or 'none'}); add e.g. `{_undeclared[0]}: {{}}` under datasets"
+    )
 
 
 def cell_dir(cell):
@@ -73,7 +88,32 @@ def final_targets():
         "figures/table1.tex",
         "figures/claims.md",
         "results/benchmarks.csv",
+        "results/metrics.json",
         "figures/report.html",
+    ]
+
+
+def declared_real_datasets():
+    """Datasets of the config's `datasets` section that are read from files (all but Randman)."""
+    return [name for name in config["datasets"] if name in REAL_DATASETS]
+
+
+def all_raw_files():
+    """Every raw download of the declared datasets (DVC stage `raw`)."""
+    return [f"data/raw/{name}/{r.name}" for name in declared_real_datasets() for r in REAL_DATASETS[name].remotes]
+
+
+def all_processed_files():
+    """Every processed file of the declared datasets (DVC stage `data`)."""
+    return [f"data/processed/{name}.npz" for name in declared_real_datasets()]
+
+
+def figure_data_files():
+    """Small tables the figures read besides the study tables (Fig. 1 manifolds, Fig. 2c traces)."""
+    return [
+        "results/figure_data/fig1_manifolds.csv",
+        "results/figure_data/fig1_rasters.csv",
+        "results/figure_data/fig2_traces.csv",
     ]
 
 

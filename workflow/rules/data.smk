@@ -61,3 +61,15 @@ rule preprocess_dataset:
         "../envs/study.yaml"
     script:
         "../scripts/preprocess_dataset.py"
+
+
+rule raw_data:
+    """Target of the DVC stage `raw`: every raw file of the declared datasets, downloaded and MD5-verified."""
+    input:
+        all_raw_files(),
+
+
+rule processed_data:
+    """Target of the DVC stage `data`: every declared dataset preprocessed into data/processed/."""
+    input:
+        all_processed_files(),

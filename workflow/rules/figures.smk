@@ -135,3 +135,19 @@ rule claims:
         "../envs/study.yaml"
     script:
         "../scripts/claims.py"
+
+
+rule headline_metrics:
+    """The headline numbers as JSON (best accuracy per shape, scale-sensitivity gaps, critical activity): DVC metrics."""
+    input:
+        [f"results/studies/{s}.csv" for s in CLAIM_STUDIES],
+    output:
+        "results/metrics.json",
+    params:
+        thresholds=config["claims"],
+    log:
+        "logs/figures/headline_metrics.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/headline_metrics.py"

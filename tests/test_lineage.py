@@ -1,0 +1,147 @@
+"""DVC lineage around the Snakemake DAG, in a temporary git repository holding this project.
+
+One `dvc repro` of the smoke config (config/active.yaml switched to config/smoke.yaml) feeds
+every test: status clean, the stage graph, the lock's lineage, the headline metrics, a changed
+grid parameter, and push -> fresh clone -> `make pull` -> Snakemake has nothing to do.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+GIT = ["git", "-c", "user.name=lineage-test", "-c", "user.email=lineage-test@localhost"]
+
+
+def run(*args, cwd, timeout=900):
+    result = subprocess.run(list(args), cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{args}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
+    return result.stdout + result.stderr
+
+
+def dvc(*args, cwd, timeout=900):
+    return run(str(BIN / "dvc"), *args, cwd=cwd, timeout=timeout)
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_each_stage_depends_on_the_package_modules_its_scripts_import():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        deps = set(stage["deps"])
+        scripts = [dep for dep in deps if dep.startswith("workflow/scripts/")]
+        assert scripts, name
+        imported = {m for script in scripts
+                    for m in re.findall(r"^from (surrogate_study\.\w+) import", (ROOT / script).read_text(), re.M)}
+        probe = ("import sys\n" + "".join(f"import {m}\n" for m in sorted(imported))
+                 + "print('\\n'.join(m.__file__ for k, m in sys.modules.items() if k.startswith('surrogate_study.')))")
+        files = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+        needed = {Path(f).resolve().relative_to(ROOT).as_posix() for f in files}
+        assert needed <= deps, (name, sorted(needed - deps))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """This project (tracked and new files) as a fresh git repository, after `dvc repro` on the smoke config."""
+    repo = tmp_path_factory.mktemp("lineage") / "repo"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    active = repo / "config" / "active.yaml"
+    active.write_text(active.read_text().replace("configfile: config/config.yaml", "configfile: config/smoke.yaml"))
+    run("git", "init", "-q", cwd=repo)
+    run("git", "add", "-A", cwd=repo)
+    run(*GIT, "commit", "-qm", "project", cwd=repo)
+    dvc("repro", cwd=repo)
+    return repo
+
+
+def test_repro_leaves_status_clean_and_records_lineage(repo):
+    assert "Data and pipelines are up to date." in dvc("status", cwd=repo)
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    assert set(lock) == {"raw", "data", "grid", "figures"}
+    # the figure's content hash, and the config keys and code the grid behind it read
+    figure_outs = {out["path"]: out["md5"] for out in lock["figures"]["outs"]}
+    assert figure_outs["figures/fig3.pdf"] == md5(repo / "figures" / "fig3.pdf")
+    smoke = yaml.safe_load((repo / "config" / "smoke.yaml").read_text())
+    assert lock["grid"]["params"]["config/smoke.yaml"]["studies"]["shape"] == smoke["studies"]["shape"]
+    assert lock["figures"]["params"]["config/smoke.yaml"]["claims"] == smoke["claims"]
+    grid_deps = {dep["path"] for dep in lock["grid"]["deps"]}
+    assert {"data/processed", "src/surrogate_study/fused_lif.py", "workflow/scripts/train_cells.py"} <= grid_deps
+    assert "snakemake grid --configfile config/smoke.yaml" in lock["grid"]["cmd"]
+    # per-cell folders are outputs, but not in the DVC cache
+    cells = next(out for out in lock["grid"]["outs"] if out["path"] == "results/cells")
+    assert cells["nfiles"] >= 3 * 20
+    assert not any((repo / ".dvc" / "cache").rglob("model.pt"))
+
+
+def test_dag_runs_from_raw_data_to_figures(repo):
+    dot = dvc("dag", "--dot", cwd=repo)
+    edges = {tuple(part.strip().strip('"') for part in line.rstrip(";").split("->"))
+             for line in dot.splitlines() if "->" in line}
+    assert edges == {("raw", "data"), ("data", "grid"), ("grid", "figures")}, dot
+
+
+def test_metrics_hold_the_headline_numbers_of_the_tables(repo):
+    numbers = json.loads((repo / "results" / "metrics.json").read_text())
+    assert set(numbers) == {"best_test_accuracy", "scale_sensitivity_gap", "critical_activity"}
+    assert set(numbers["best_test_accuracy"]) == {"superspike", "sigmoid", "esser", "constant", "true"}
+    # best SuperSpike cell of the shape study: highest validation accuracy, ties by cell id
+    shape = pd.read_csv(repo / "results" / "studies" / "shape.csv")
+    best = (shape[(shape["shape"] == "superspike") & (shape["status"] == "ok")]
+            .sort_values(["valid_accuracy", "cell"], ascending=[False, True]).iloc[0])
+    assert numbers["best_test_accuracy"]["superspike"] == pytest.approx(best["test_accuracy"])
+    shown = json.loads(dvc("metrics", "show", "--json", cwd=repo))  # what `dvc metrics show` reads
+    shown = next(iter(shown.values()))["data"]["results/metrics.json"]["data"]
+    assert shown["best_test_accuracy"] == {k: v for k, v in numbers["best_test_accuracy"].items() if v is not None}
+
+
+def test_a_changed_grid_parameter_makes_the_grid_stale(repo):
+    config = repo / "config" / "smoke.yaml"
+    original = config.read_text()
+    try:
+        smoke = yaml.safe_load(original)
+        smoke["studies"]["shape"]["axes"]["training.lr"] = [0.01, 0.02]
+        config.write_text(yaml.safe_dump(smoke, sort_keys=False))
+        status = dvc("status", cwd=repo)
+        stale = {line.rstrip(":").strip() for line in status.splitlines() if line and not line[0].isspace()}
+        assert stale == {"grid"}, status
+        assert "studies" in status
+        params = dvc("params", "diff", "--all", cwd=repo)
+        assert "studies.shape.axes.training.lr" in params, params
+    finally:
+        config.write_text(original)
+    assert "Data and pipelines are up to date." in dvc("status", cwd=repo)
+
+
+def test_push_fresh_clone_pull_leaves_nothing_to_do(repo):
+    run("git", "add", "dvc.lock", "results/metrics.json", cwd=repo)
+    run(*GIT, "commit", "-qm", "results of dvc repro", cwd=repo)
+    dvc("push", cwd=repo)
+    storage = repo.parent / "surrogate-study-dvc-storage"  # the default remote: next to the clone
+    assert (storage / "files" / "md5").is_dir()
+
+    clone = repo.parent / "clone"
+    run("git", "clone", "-q", str(repo), str(clone), cwd=repo.parent)
+    assert not (clone / "figures" / "fig3.pdf").exists()
+    run("make", "pull", f"VENV={sys.prefix}", "STAMP=", cwd=clone)
+    for name in ("figures/fig3.pdf", "figures/report.html", "results/studies/shape.csv", "data/processed/mnist5k.npz"):
+        assert md5(clone / name) == md5(repo / name), name
+    dry_run = run(sys.executable, "-m", "snakemake", "-n", "--configfile", "config/smoke.yaml", cwd=clone)
+    assert "Nothing to be done" in dry_run, dry_run[-3000:]
