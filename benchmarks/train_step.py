@@ -1,7 +1,8 @@
 """Training-step benchmark: this project's core vs snnTorch vs a plain per-step PyTorch loop.
 
 Prints one JSON line with the median time of one training step (forward, loss,
-backward, Adam update) of the same network in the same process and thread count:
+backward, Adam update) of the same network in the same process and thread count, the
+configurations timed in turns (see ``interleaved_medians``):
 
   core       surrogate_study, fused backend (hand-written BPTT, compiled CPU kernels), 1 cell
   snntorch   the network written with snnTorch ``Synaptic`` neurons (fast-sigmoid surrogate of
@@ -35,16 +36,25 @@ from surrogate_study.optim import CellAdam
 from surrogate_study.surrogates import Surrogate
 
 
-def median_seconds(step: Callable[[], None], warmup: int, steps: int) -> float:
-    """Median wall time of ``step`` over ``steps`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def interleaved_medians(steps: dict[str, Callable[[], None]], warmup: int, rounds: int,
+                        repeats: dict[str, int]) -> dict[str, float]:
+    """Median wall time of one call of each step function.
+
+    After ``warmup`` calls of each, the functions are timed in turns — round r runs every
+    function ``repeats[name]`` times — so that load drifting on a shared machine reaches
+    every measurement alike and the ratios between them stay fair.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            for _ in range(repeats.get(name, 1)):
+                start = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def project_step(args, backend: str, cells: int) -> Callable[[], None]:
@@ -119,7 +129,7 @@ def main(argv=None) -> int:
     parser.add_argument("--beta", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20, help="timed training steps per measurement")
+    parser.add_argument("--steps", type=int, default=15, help="timing rounds (each times every configuration)")
     parser.add_argument("--cells", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--train-samples", type=int, default=8000, help="for networks/hour: Randman's train split")
     parser.add_argument("--epochs", type=int, default=50, help="for networks/hour")
@@ -131,15 +141,20 @@ def main(argv=None) -> int:
         keep_freed_memory()
 
     steps_per_network = math.ceil(args.train_samples / args.batch) * args.epochs
-    timings = {"core": median_seconds(project_step(args, "fused", 1), args.warmup, args.steps),
-               "plain": median_seconds(project_step(args, "reference", 1), args.warmup, args.steps)}
+    steps = {"core": project_step(args, "fused", 1), "plain": project_step(args, "reference", 1)}
     snn_step = snntorch_step(args)
-    timings["snntorch"] = median_seconds(snn_step, args.warmup, args.steps) if snn_step else None
+    if snn_step:
+        steps["snntorch"] = snn_step
+    for cells in args.cells:
+        steps[f"cells{cells}"] = project_step(args, "fused", cells)
+    # single networks run 2 steps a round, batched ones 1: comparable wall time per round
+    medians = interleaved_medians(steps, args.warmup, args.steps,
+                                  {name: 1 if name.startswith("cells") else 2 for name in steps})
+    timings = {"core": medians["core"], "plain": medians["plain"], "snntorch": medians.get("snntorch")}
     plain_per_hour = 3600.0 / (timings["plain"] * steps_per_network)
     batched = {}
     for cells in args.cells:
-        seconds = median_seconds(project_step(args, "fused", cells), max(1, args.warmup // 2),
-                                 max(3, args.steps // 2))
+        seconds = medians[f"cells{cells}"]
         per_hour = 3600.0 * cells / (seconds * steps_per_network)
         batched[str(cells)] = {"step_s": seconds, "networks_per_hour": per_hour,
                                "vs_plain_one_per_process": per_hour / plain_per_hour}
