@@ -36,5 +36,6 @@ pull: | $(STAMP)
 	$(BIN)/dvc pull
 	$(BIN)/snakemake --touch --cores 1 --configfile $(ACTIVE_CONFIG)
 
+# Keeps results/metrics.json: it is committed with dvc.lock (the reference run's headline numbers).
 clean:
-	rm -rf $(VENV) .snakemake results logs
+	rm -rf $(VENV) .snakemake logs $(filter-out results/metrics.json,$(wildcard results/*))
