@@ -29,7 +29,6 @@ localrules:
     raw_data,
     processed_data,
     grid,
-    headline_metrics,
     randman_examples,
     network_traces,
     aggregate_study,

@@ -100,7 +100,7 @@ def declared_real_datasets():
 
 def all_raw_files():
     """Every raw download of the declared datasets (DVC stage `raw`)."""
-    return [f"data/raw/{name}/{r.name}" for name in declared_real_datasets() for r in REAL_DATASETS[name].remotes]
+    return [path for name in declared_real_datasets() for path in dataset_raw_files(name)]
 
 
 def all_processed_files():
@@ -125,9 +125,13 @@ def remote_file(dataset, name):
     raise ValueError(f"{dataset} has no raw file {name!r}")
 
 
-def raw_files(wildcards):
+def dataset_raw_files(dataset):
     """Raw files a dataset's preprocessing reads (none for the offline mnist5k)."""
-    return [f"data/raw/{wildcards.dataset}/{r.name}" for r in REAL_DATASETS[wildcards.dataset].remotes]
+    return [f"data/raw/{dataset}/{r.name}" for r in REAL_DATASETS[dataset].remotes]
+
+
+def raw_files(wildcards):
+    return dataset_raw_files(wildcards.dataset)
 
 
 def preprocessing_constants(dataset):
