@@ -7,6 +7,7 @@ import torch
 from surrogate_study.randman import (
     RandmanSpec,
     RandomManifold,
+    class_manifolds,
     fourier_frequencies_and_weights,
     make_randman,
     randman_splits,
@@ -65,13 +66,69 @@ def test_classes_differ_in_spike_times():
     assert torch.cdist(means, means)[~torch.eye(3, dtype=bool)].min() > spread
 
 
-def test_spectra():
-    f, w = fourier_frequencies_and_weights("reference", 4, 1.0)
-    assert f.tolist() == [0, 1, 2, 3] and w.tolist() == pytest.approx([1, 1 / 2, 1 / 3, 1 / 4])
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 2.0])
+def test_spectra_term_by_term(alpha):
+    i = np.arange(7)
+    f, w = fourier_frequencies_and_weights("reference", 7, alpha)
+    assert f.tolist() == i.tolist()
+    assert w == pytest.approx([1.0 / ((k + 1) ** alpha + 1.0) for k in i], rel=1e-15)  # TorchRandman.init_spect
+    f, w = fourier_frequencies_and_weights("numpy", 7, alpha)
+    assert f.tolist() == i.tolist()
+    assert w == pytest.approx([1.0 / (k + 1) ** alpha for k in i], rel=1e-15)  # NumpyRandman
     f, w = fourier_frequencies_and_weights("printed", 3, 2.0)
     assert f.tolist() == [1, 2, 3] and w.tolist() == pytest.approx([1, 1 / 4, 1 / 9])
     assert RandmanSpec(alpha=1.0, precision=1e-3).n_terms == 1000
     assert RandmanSpec(alpha=2.0, precision=1e-3).n_terms == 32
+
+
+def _authors_randman(params: np.ndarray, x: np.ndarray, alpha: float) -> np.ndarray:
+    """fzenke/randman TorchRandman.eval_manifold, transcribed loop by loop (params [E, D, 3, K])."""
+    embedding, manifold_dim, _, cutoff = params.shape
+    spect = 1.0 / ((np.arange(cutoff) + 1.0) ** alpha + 1.0)
+    out = np.zeros((len(x), embedding))
+    for e in range(embedding):
+        value = np.ones(len(x))
+        for d in range(manifold_dim):
+            theta = params[e, d]
+            one_d = np.zeros(len(x))
+            for i in range(cutoff):
+                one_d += theta[0, i] * spect[i] * np.sin(2 * np.pi * (i * x[:, d] * theta[1, i] + theta[2, i]))
+            value *= one_d
+        out[:, e] = value
+    return out
+
+
+@pytest.mark.parametrize("manifold_dim", [1, 2])
+def test_manifold_equals_the_authors_formula(manifold_dim):
+    manifold = RandomManifold.draw(np.random.default_rng(3), 4, manifold_dim, "reference", 25, 1.0)
+    params = np.stack([manifold.amplitudes, manifold.frequency_scales, manifold.phases], axis=2)  # [E, D, 3, K]
+    assert np.all(params[:, :, 0, 0] == 0.0)  # use_bias=False: no constant term
+    x = np.random.default_rng(4).random((50, manifold_dim))
+    np.testing.assert_allclose(manifold(x), _authors_randman(params, x, 1.0), rtol=1e-12, atol=1e-12)
+
+
+def test_manifolds_do_not_depend_on_the_number_of_samples():
+    few = RandmanSpec(**{**SMALL.__dict__, "samples_per_class": 300})
+    many = RandmanSpec(**{**SMALL.__dict__, "samples_per_class": 1000, "split": (0.5, 0.25, 0.25)})
+    for class_few, class_many in zip(class_manifolds(few), class_manifolds(many), strict=True):
+        for a, b in zip(class_few, class_many, strict=True):
+            assert np.array_equal(a.amplitudes, b.amplitudes)
+            assert np.array_equal(a.frequency_scales, b.frequency_scales)
+            assert np.array_equal(a.phases, b.phases)
+    other_task = class_manifolds(RandmanSpec(**{**SMALL.__dict__, "seed": SMALL.seed + 1}))
+    assert not np.array_equal(other_task[0][0].amplitudes, class_manifolds(few)[0][0].amplitudes)
+
+
+def test_spike_times_are_the_standardised_coordinates():
+    spec = RandmanSpec(**{**SMALL.__dict__, "classes": 1})
+    data = make_randman(spec)
+    manifold = class_manifolds(spec)[0][0]
+    # undo the shuffle: the points' order is lost, so compare the sorted spike times per unit
+    x = np.random.default_rng(np.random.SeedSequence([spec.seed, 1]).spawn(2)[0]).random((spec.samples_per_class, 1))
+    y = manifold(x)
+    expected = np.floor((y - y.min(0)) / (y.max(0) - y.min(0) + 1e-7) * spec.steps * spec.step_frac)
+    times = data.times.view(len(data), spec.units).numpy()
+    np.testing.assert_array_equal(np.sort(times, axis=0), np.sort(expected, axis=0).astype(np.int64))
 
 
 def test_smoothness_controls_roughness():

@@ -3,22 +3,27 @@
 Each class is one random manifold of dimension D embedded in E = ``units`` dimensions.
 Embedding coordinate e of a point x ∈ [0, 1)^D is a product of random Fourier series,
 
-    f_e(x) = Π_d Σ_k a_{edk} w_k sin(2π (f_k b_{edk} x_d + c_{edk})),   a, b, c ~ U(0, 1),
+    f_e(x) = Π_d Σ_{i=0}^{K−1} a_{edi} s_i sin(2π (f_i b_{edi} x_d + c_{edi})),   a, b, c ~ U(0, 1),
 
-with K = min(⌈precision^(−1/α)⌉, max_terms) terms and a spectrum that decays with the
-smoothness α. Two spectra are offered (STUDY.md leaves the choice open):
+with K = min(⌈precision^(−1/α)⌉, max_terms) terms and a spectrum s_i that decays with the
+smoothness α. The spectra, by name (fzenke/randman, the authors' generator):
 
-    ``reference``  f_k = k, w_k = (1 + k)^(−α), k = 0 … K−1, a_{ed0} = 0
-                   (the authors' published generator, fzenke/randman; the default)
-    ``printed``    f_k = k, w_k = k^(−α),        k = 1 … K   (the formula as printed)
+    ``reference``  f_i = i, s_i = 1 / ((i + 1)^α + 1), i = 0 … K−1, a_{ed0} = 0
+                   (``randman.Randman`` = ``TorchRandman``, the package default since 2020; the default here)
+    ``numpy``      f_i = i, s_i = 1 / (i + 1)^α,       i = 0 … K−1, a_{ed0} = 0
+                   (``NumpyRandman``: a smoother, easier task)
+    ``printed``    f_i = i, s_i = i^(−α),              i = 1 … K    (the formula as printed)
 
-Samples of a class are x ~ U(0, 1)^D. Each coordinate is min-max standardized over the
-class's samples and becomes the spike time of its unit, t = ⌊y · W⌋ with the window
-W = ⌊steps · step_frac⌋ steps, so every unit fires exactly once per manifold inside
-[0, W). With ``spikes_per_unit`` = s, each class has s independent manifolds over the
-same x and every unit fires s times.
+Spiking data as the authors' ``make_spiking_dataset``: every class has its own manifold(s),
+whose coefficients come from the task ``seed`` and the class alone (so the number of samples
+or the split never changes the manifolds); its samples are points x ~ U(0, 1)^D from a
+separate stream. Each embedding coordinate is min–max standardised per unit over the class's
+samples, y = (f − min) / (max − min + ε), ε = 10⁻⁷, and becomes the spike time of its unit,
+t = y · steps · step_frac, binned to the step ⌊t⌋ (inside the window W = ⌊steps · step_frac⌋).
+With ``spikes_per_unit`` = s, each class has s independent manifolds over the same x and
+every unit fires s times.
 
-All randomness comes from a local ``numpy.random.Generator`` seeded by ``seed``.
+All randomness comes from local ``numpy.random.Generator`` objects seeded by ``seed``.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import numpy as np
 
 from .spike_data import DatasetSplits, SpikeDataset, split_sizes
 
-SPECTRA: tuple[str, ...] = ("reference", "printed")
+SPECTRA: tuple[str, ...] = ("reference", "numpy", "printed")
+STANDARDIZE_EPS = 1e-7  # ε of the authors' ``standardize``
 
 
 @dataclass(frozen=True)
@@ -63,13 +69,16 @@ class RandmanSpec:
 
 
 def fourier_frequencies_and_weights(spectrum: str, n_terms: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies f_k and spectral weights w_k of the named spectrum."""
+    """Frequencies f_i and spectral weights s_i of the named spectrum (module docstring)."""
     if spectrum == "reference":
-        k = np.arange(n_terms, dtype=np.float64)
-        return k, (1.0 + k) ** (-alpha)
+        i = np.arange(n_terms, dtype=np.float64)
+        return i, 1.0 / ((1.0 + i) ** alpha + 1.0)
+    if spectrum == "numpy":
+        i = np.arange(n_terms, dtype=np.float64)
+        return i, (1.0 + i) ** (-alpha)
     if spectrum == "printed":
-        k = np.arange(1, n_terms + 1, dtype=np.float64)
-        return k, k ** (-alpha)
+        i = np.arange(1, n_terms + 1, dtype=np.float64)
+        return i, i ** (-alpha)
     raise ValueError(f"unknown randman spectrum {spectrum!r}; allowed: {', '.join(SPECTRA)}")
 
 
@@ -88,8 +97,8 @@ class RandomManifold:
         cls, rng: np.random.Generator, embedding_dim: int, manifold_dim: int, spectrum: str, n_terms: int, alpha: float
     ) -> "RandomManifold":
         a, b, c = rng.random((3, embedding_dim, manifold_dim, n_terms))
-        if spectrum == "reference":
-            a[:, :, 0] = 0.0  # the reference generator drops the constant k = 0 term
+        if spectrum in ("reference", "numpy"):
+            a[:, :, 0] = 0.0  # the authors' generators drop the constant i = 0 term (use_bias=False)
         frequencies, weights = fourier_frequencies_and_weights(spectrum, n_terms, alpha)
         return cls(a, b, c, frequencies, weights)
 
@@ -106,11 +115,10 @@ class RandomManifold:
         return out
 
 
-def min_max_standardize(y: np.ndarray) -> np.ndarray:
-    """(y − min) / (max − min) per column; constant columns map to 0."""
+def min_max_standardize(y: np.ndarray, eps: float = STANDARDIZE_EPS) -> np.ndarray:
+    """(y − min) / (max − min + ε) per column, as the authors' ``standardize``: values in [0, 1)."""
     low, high = y.min(axis=0), y.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    return (y - low) / span
+    return (y - low) / (high - low + eps)
 
 
 def manifold_points(rng: np.random.Generator, samples: int, manifold_dim: int) -> np.ndarray:
@@ -118,25 +126,34 @@ def manifold_points(rng: np.random.Generator, samples: int, manifold_dim: int) -
     return rng.random((samples, manifold_dim))
 
 
+def class_manifolds(spec: RandmanSpec) -> list[list[RandomManifold]]:
+    """The ``spikes_per_unit`` manifolds of every class: a function of the task seed and the class alone."""
+    manifolds = []
+    for class_sequence in np.random.SeedSequence([spec.seed, 0]).spawn(spec.classes):
+        rng = np.random.default_rng(class_sequence)
+        manifolds.append([
+            RandomManifold.draw(rng, spec.units, spec.manifold_dim, spec.spectrum, spec.n_terms, spec.alpha)
+            for _ in range(spec.spikes_per_unit)
+        ])
+    return manifolds
+
+
+def spike_steps(y: np.ndarray, spec: RandmanSpec) -> np.ndarray:
+    """Time step ⌊y · steps · step_frac⌋ of standardised coordinates y ∈ [0, 1), inside the window."""
+    return np.minimum(np.floor(y * spec.steps * spec.step_frac), spec.window - 1).astype(np.int64)
+
+
 def make_randman(spec: RandmanSpec) -> SpikeDataset:
     """All samples of the task, shuffled with the task's seed."""
-    class_seeds = np.random.SeedSequence(spec.seed).spawn(spec.classes + 1)
-    window = spec.window
+    sample_sequences = np.random.SeedSequence([spec.seed, 1]).spawn(spec.classes + 1)
     times_per_class: list[np.ndarray] = []
-    for seed_sequence in class_seeds[: spec.classes]:
-        rng = np.random.default_rng(seed_sequence)
-        x = manifold_points(rng, spec.samples_per_class, spec.manifold_dim)
-        spike_times = []
-        for _ in range(spec.spikes_per_unit):
-            manifold = RandomManifold.draw(
-                rng, spec.units, spec.manifold_dim, spec.spectrum, spec.n_terms, spec.alpha
-            )
-            y = min_max_standardize(manifold(x))
-            spike_times.append(np.minimum(np.floor(y * window), window - 1).astype(np.int64))
+    for manifolds, sample_sequence in zip(class_manifolds(spec), sample_sequences):
+        x = manifold_points(np.random.default_rng(sample_sequence), spec.samples_per_class, spec.manifold_dim)
+        spike_times = [spike_steps(min_max_standardize(manifold(x)), spec) for manifold in manifolds]
         times_per_class.append(np.concatenate(spike_times, axis=1))  # [samples, units * spikes]
     times = np.concatenate(times_per_class, axis=0)
     labels = np.repeat(np.arange(spec.classes), spec.samples_per_class)
-    order = np.random.default_rng(class_seeds[-1]).permutation(len(labels))
+    order = np.random.default_rng(sample_sequences[-1]).permutation(len(labels))
     times, labels = times[order], labels[order]
     events_per_sample = spec.units * spec.spikes_per_unit
     units = np.tile(np.arange(spec.units), spec.spikes_per_unit)
