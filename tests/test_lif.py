@@ -116,6 +116,14 @@ def test_network_init_is_uniform_fan_in_and_seeded():
     assert not torch.equal(net.readout_weight, make(1).readout_weight)
 
 
+def test_init_gain_scales_each_cells_weights():
+    generators = [torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)]
+    net = SpikingNetwork(20, [30], 10, LIFParameters(), SUPERSPIKE, generators=generators, init_gain=[1.0, 7.5])
+    for param in net.parameters():
+        torch.testing.assert_close(param[1], 7.5 * param[0])  # same draw, scaled by the cell's gain
+    assert net.weights[0][1].abs().max() > 0.9 * 7.5 / math.sqrt(20)
+
+
 @pytest.mark.parametrize("backend", ["reference", "fused"])
 def test_network_logits_are_max_over_time_of_readout(backend):
     net = SpikingNetwork(5, [8], 3, LIFParameters(), SUPERSPIKE, generators=torch.Generator().manual_seed(0),

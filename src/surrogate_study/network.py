@@ -6,8 +6,8 @@ loss is softmax cross-entropy on those logits, the prediction their argmax.
 K independent networks ("cells") of one architecture are stored as stacked weights
 [K, fan_in, fan_out] and run as one batched computation; cell k may have its own
 surrogate, detach flags and initial weights (its own seed). A single run is K = 1.
-Weights are drawn from U(−√k, √k), k = 1/fan_in (PyTorch's ``nn.Linear`` default),
-cell by cell from that cell's generator, in the order layer 1 W, layer 1 V, layer 2 W,
+Weights are drawn from g·U(−√k, √k), k = 1/fan_in (PyTorch's ``nn.Linear`` default for the
+spec's gain g = 1; ``model.init_gain`` sets g per cell), cell by cell from that cell's generator, in the order layer 1 W, layer 1 V, layer 2 W,
 …, readout; there are no biases. The feed-forward current of all time steps is one
 (batched) matmul F = S_in @ W.
 
@@ -31,9 +31,10 @@ from .surrogates import Surrogate
 BACKENDS: tuple[str, ...] = ("fused", "reference")
 
 
-def uniform_fan_in(shape: Sequence[int], fan_in: int, generator: Optional[torch.Generator]) -> Tensor:
-    """A new tensor drawn from U(−√k, √k), k = 1/fan_in."""
-    bound = math.sqrt(1.0 / fan_in)
+def uniform_fan_in(shape: Sequence[int], fan_in: int, generator: Optional[torch.Generator],
+                   gain: float = 1.0) -> Tensor:
+    """A new tensor drawn from U(−g√k, g√k), k = 1/fan_in, g = ``gain``."""
+    bound = gain * math.sqrt(1.0 / fan_in)
     return torch.empty(*shape).uniform_(-bound, bound, generator=generator)
 
 
@@ -67,6 +68,7 @@ class SpikingNetwork(nn.Module):
         detach_recurrent: bool | Sequence[bool] = False,
         generators: Optional[torch.Generator | Sequence[Optional[torch.Generator]]] = None,
         backend: str = "fused",
+        init_gain: float | Sequence[float] = 1.0,
     ) -> None:
         super().__init__()
         if backend not in BACKENDS:
@@ -83,12 +85,12 @@ class SpikingNetwork(nn.Module):
         self.detach_recurrent = tuple(_per_cell(detach_recurrent, cells, "detach_recurrent"))
         sizes = [n_in, *hidden, n_classes]
         per_cell_weights: list[list[Tensor]] = []
-        for generator in generators:
+        for generator, gain in zip(generators, _per_cell(init_gain, cells, "init_gain")):
             weights = []
             for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-                weights.append(uniform_fan_in((fan_in, fan_out), fan_in, generator))
+                weights.append(uniform_fan_in((fan_in, fan_out), fan_in, generator, gain))
                 if recurrent and layer < len(hidden):
-                    weights.append(uniform_fan_in((fan_out, fan_out), fan_out, generator))
+                    weights.append(uniform_fan_in((fan_out, fan_out), fan_out, generator, gain))
             per_cell_weights.append(weights)
         stacked = [nn.Parameter(torch.stack(ws)) for ws in zip(*per_cell_weights)]
         self.weights = nn.ParameterList(stacked[:-1:2] if recurrent else stacked[:-1])

@@ -62,7 +62,8 @@ def cell_id(config: Mapping[str, Any]) -> str:
     model, surrogate, reg = config["model"], config["surrogate"], config["regularization"]
     parts = [
         config["dataset"]["name"],
-        "h" + "x".join(str(h) for h in model["hidden"]) + ("r" if model["recurrent"] else ""),
+        "h" + "x".join(str(h) for h in model["hidden"]) + ("r" if model["recurrent"] else "")
+        + ("" if model.get("init_gain", 1.0) == 1.0 else f"g{_format_number(model['init_gain'])}"),
         f"{surrogate['shape']}-{surrogate['scale'][0]}{_format_number(surrogate['beta'])}",
         f"lr{_format_number(config['training']['lr'])}",
         ("ctl" if model["detach_reset"] else "dr") + ("" if not model["recurrent"] else

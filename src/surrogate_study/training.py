@@ -66,6 +66,7 @@ PER_CELL_KEYS: tuple[tuple[str, ...], ...] = (
     ("training", "save_model"),
     ("model", "detach_reset"),
     ("model", "detach_recurrent"),
+    ("model", "init_gain"),
 )
 
 
@@ -103,6 +104,7 @@ def build_network(configs: Sequence[Mapping[str, Any]], n_in: int, n_classes: in
         detach_recurrent=[c["model"]["detach_recurrent"] for c in configs],
         generators=[torch.Generator().manual_seed(c["seed"]) for c in configs],
         backend=configs[0]["training"]["backend"],
+        init_gain=[c["model"]["init_gain"] for c in configs],
     )
 
 
