@@ -13,7 +13,9 @@ SMALL_TASK = {"classes": 5, "steps": 50, "alpha": 2.0, "max_terms": 200, "sample
 def small_config():
     """A run that learns the small task well above chance in about 10 s."""
     return resolve_config({
-        "model": {"hidden": [64]},
+        # init_gain 5: with the spec's init the hidden layer is silent at first and whether a 12-epoch run
+        # takes off depends on the task's seed (0.42-0.82 test accuracy for task seeds 1-3; 0.74-0.92 with gain 5)
+        "model": {"hidden": [64], "init_gain": 5.0},
         "training": {"epochs": 12, "batch_size": 50, "lr": 0.02, "save_model": True},
         "dataset": SMALL_TASK,
         "threads": 2,
@@ -24,7 +26,7 @@ def small_config():
 def tiny_config():
     """A run of a few seconds, for checks of bookkeeping rather than learning."""
     return resolve_config({
-        "model": {"hidden": [16]},
+        "model": {"hidden": [16], "init_gain": 5.0},
         "training": {"epochs": 4, "batch_size": 50, "lr": 0.02},
         "dataset": {**SMALL_TASK, "samples_per_class": 40},
         "threads": 2,
