@@ -55,7 +55,7 @@ def parameter_table(cells: pd.DataFrame) -> pd.DataFrame:
             "readout units": _list(group["n_classes"]),
             "Δt (ms)": _span(group["dt"] * 1000),
             "time steps": _list(group["n_steps"]),
-            "samples per class": _list(group["samples_per_class"].dropna().astype(int))
+            "samples per class": (_list(group["samples_per_class"].dropna().astype(int)) or "–")
             if "samples_per_class" in group else "–",
             "samples train / valid / test": _splits(group),
             "seeds": _seeds(group["seed"]),

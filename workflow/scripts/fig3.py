@@ -51,11 +51,11 @@ for ax in list(axes[0][len(shapes):]) + list(axes[1][len(shapes):3]):
     ax.axis("off")
 
 bars = axes[1][3]
-bars.bar(range(len(best)), best["mean"], yerr=best["sd"].fillna(0), capsize=3,
+bars.bar(range(len(best)), best["mean"], yerr=best["sd"], capsize=3,
          color=[shape_color(s) for s in best["shape"]])
 bars.set_xticks(range(len(best)), [SHAPE_LABELS[s] for s in best["shape"]], rotation=45, ha="right")
 bars.set_ylim(0, 1)
 seeds = sorted(set(best["n"]))
-bars.set_ylabel("best test accuracy (on validation)\n" + f"mean ± SD, n = {'/'.join(map(str, seeds))} seeds")
+bars.set_ylabel("best test accuracy (selected on validation)\n" + f"mean ± SD over n = {'/'.join(map(str, seeds))} seed(s)")
 panel_letters([axes[0][0], heat_axes[0], bars])
 save(fig, snakemake.output.pdf, snakemake.output.png)

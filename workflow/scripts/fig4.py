@@ -23,11 +23,11 @@ width = 0.8 / max(1, len(shapes))
 for i, shape in enumerate(shapes):
     values = best[best["shape"] == shape].set_index("task").reindex(tasks)
     ax.bar([t + (i - (len(shapes) - 1) / 2) * width for t in range(len(tasks))], values["mean"], width,
-           yerr=values["sd"].fillna(0), capsize=2, color=shape_color(shape), label=SHAPE_LABELS[shape])
+           yerr=values["sd"], capsize=2, color=shape_color(shape), label=SHAPE_LABELS[shape])
 ax.set_xticks(range(len(tasks)), tasks)
 ax.set_ylim(0, 1)
 seeds = "/".join(map(str, sorted(set(best["n"]))))
-ax.set_ylabel(f"best test accuracy\nmean ± SD, n = {seeds} seeds")
+ax.set_ylabel(f"best test accuracy\nmean ± SD over n = {seeds} seed(s)")
 ax.legend(frameon=False, ncol=len(shapes), fontsize=7, loc="upper right")
 note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
 panel_letters([ax])

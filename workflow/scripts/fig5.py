@@ -26,7 +26,7 @@ best_runs, top, claim_top = snakemake.params.best_runs, snakemake.params.top_cel
 
 def seeds(table: pd.DataFrame) -> str:
     counts = sorted(set(table["n"])) if not table.empty else [0]
-    return "n = " + "/".join(map(str, counts)) + " seeds"
+    return "n = " + "/".join(map(str, counts)) + " seed(s)"
 
 
 def ordered(labels) -> list[str]:
@@ -37,7 +37,7 @@ def bars(ax, table: pd.DataFrame) -> None:
     """One bar per variant at the seed mean, ± SD over seeds."""
     order = ordered(table["axis:variant"])
     stats = table.set_index("axis:variant").reindex(order)
-    ax.bar(range(len(order)), stats["mean"], yerr=stats["sd"].fillna(0), capsize=3,
+    ax.bar(range(len(order)), stats["mean"], yerr=stats["sd"], capsize=3,
            color=[VARIANT_COLORS.get(v, "0.5") for v in order])
     ax.set_xticks(range(len(order)), order)
     ax.set_ylim(0, 1)
@@ -49,7 +49,7 @@ def grouped_bars(ax, table: pd.DataFrame) -> None:
     width = 0.8 / max(1, len(order))
     for i, variant in enumerate(order):
         stats = table[table["axis:variant"] == variant].set_index("n_hidden_layers").sort_index()
-        ax.bar(stats.index + (i - (len(order) - 1) / 2) * width, stats["mean"], width, yerr=stats["sd"].fillna(0),
+        ax.bar(stats.index + (i - (len(order) - 1) / 2) * width, stats["mean"], width, yerr=stats["sd"],
                capsize=2, color=VARIANT_COLORS.get(variant, "0.5"), label=variant)
     ax.set_xticks(sorted(table["n_hidden_layers"].unique()))
     ax.set_xlabel("hidden layers n_h")
@@ -97,7 +97,7 @@ else:
 
 for variant in ordered(panels["f"]["axis:variant"]):
     stats = panels["f"][panels["f"]["axis:variant"] == variant].sort_values("n_hidden_layers")
-    ax_f.errorbar(stats["n_hidden_layers"], stats["mean"], yerr=stats["sd"].fillna(0), marker="o", capsize=3,
+    ax_f.errorbar(stats["n_hidden_layers"], stats["mean"], yerr=stats["sd"], marker="o", capsize=3,
                   color=VARIANT_COLORS.get(variant, "0.5"), label=variant)
 ax_f.set_xlabel("hidden layers n_h")
 ax_f.set_ylabel(f"test accuracy (asymptotic, recurrent)\n(± SD, {seeds(panels['f'])})")
@@ -109,7 +109,7 @@ ax_f.legend(frameon=False, fontsize=7)
 curves = panels["beta"]
 for variant in ordered(curves["axis:variant"]):
     stats = curves[curves["axis:variant"] == variant].sort_values("beta")
-    ax_g.errorbar(stats["beta"], stats["mean"], yerr=stats["sd"].fillna(0), marker="o", capsize=3,
+    ax_g.errorbar(stats["beta"], stats["mean"], yerr=stats["sd"], marker="o", capsize=3,
                   color=VARIANT_COLORS.get(variant, "0.5"), label=f"{variant} (η = {stats['lr'].iloc[0]:g})")
 ax_g.axvline(snakemake.params.large_beta, color="0.6", lw=0.6, ls=":")
 ax_g.set_xscale("log")

@@ -22,8 +22,8 @@ fig, (ax, missing_ax) = plt.subplots(1, 2, figsize=(8, 3.4), gridspec_kw={"width
 styles = {"on": "-", "off": "--"}
 for (dataset, lower), group in points.groupby(["dataset", "axis:lower_bound"]):
     group = group.sort_values("nu_up")
-    line = ax.errorbar(group["spikes_mean"], group["mean"], yerr=group["sd"].fillna(0),
-                       xerr=group["spikes_sd"].fillna(0), ls=styles.get(str(lower), "-"), marker="o", ms=3,
+    line = ax.errorbar(group["spikes_mean"], group["mean"], yerr=group["sd"],
+                       xerr=group["spikes_sd"], ls=styles.get(str(lower), "-"), marker="o", ms=3,
                        capsize=2, label=f"{dataset_label(dataset)}, lower bound {lower}")
     color = line.lines[0].get_color()
     critical = critical_activity(group["spikes_mean"], group["mean"], fraction)
@@ -34,7 +34,7 @@ ax.set_xscale("symlog", linthresh=0.01)  # silent networks (0 spikes) stay on th
 ax.set_xlim(left=0)
 ax.set_xlabel("mean hidden spikes per neuron per input (mean ± SD over seeds)")
 seeds = "/".join(map(str, sorted(set(points["n"])))) if not points.empty else "0"
-ax.set_ylabel(f"test accuracy\n(mean ± SD, n = {seeds} seeds)")
+ax.set_ylabel(f"test accuracy\n(mean ± SD over n = {seeds} seed(s))")
 ax.set_ylim(0, 1)
 ax.legend(frameon=False, fontsize=7)
 ax.set_title(f"points in ν_up order; dotted: critical activity (accuracy ≥ {fraction:g} × best)", fontsize=8)
