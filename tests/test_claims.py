@@ -252,3 +252,28 @@ def test_figure_data_tables_carry_the_sd_columns():
 def test_unknown_panel_is_rejected_naming_it():
     with pytest.raises(ValueError, match=r"unknown figure panel 'fig9'.*fig3c"):
         panel_table("fig9", all_tables(), PARAMS)
+
+
+def test_fig2c_trace_shows_the_first_correctly_classified_test_input():
+    import torch
+
+    from surrogate_study.config import resolve_config
+    from surrogate_study.datasets import load_splits
+    from surrogate_study.figure_data import network_trace_table
+    from surrogate_study.training import build_network
+
+    config = resolve_config({"dataset": {"name": "randman", "classes": 4, "steps": 40, "samples_per_class": 25,
+                                         "max_terms": 100}, "model": {"hidden": [16]}, "seed": 0})
+    test = load_splits(config["dataset"]).test
+    network = build_network([config], test.n_units, test.n_classes)
+    network.load_state_dict({name: 5 * w for name, w in network.state_dict().items()})  # spikes, varied guesses
+    state = {name: w[0] for name, w in network.state_dict().items()}  # the "trained" weights
+    with torch.no_grad():
+        predicted = network(test.dense(list(range(len(test.labels))))).logits[0].argmax(dim=1)
+    correct = torch.nonzero(predicted == test.labels).flatten()
+    assert len(correct) > 0 and int(correct[0]) > 0  # some input is right by chance, not the first one
+    table = network_trace_table(config, state)
+    first = int(correct[0])
+    assert set(table["sample"]) == {first}
+    assert set(table["label"]) == {int(test.labels[first])} and set(table["predicted"]) == {int(predicted[first])}
+    assert table["correct"].all()

@@ -48,8 +48,8 @@ def network_trace_table(config: Mapping[str, Any], trained_state: Mapping[str, t
     The input is the first test sample that the trained network classifies correctly
     (predicted class = argmax_k max_t U_out,k[t], the network's logit); if there is none, the
     first test sample. Columns: phase (before | after), kind (spike | readout), time, index
-    (neuron or class), value (1 for a spike, the potential for a readout), label (the input's
-    class), predicted (the trained network's class for it), correct (predicted == label).
+    (neuron or class), value (1 for a spike, the potential for a readout), sample (the input's
+    index in the test split), label (its class), predicted (the trained network's class for it), correct (predicted == label).
     """
     splits = load_splits(config["dataset"])
     test = splits.test
@@ -80,6 +80,7 @@ def network_trace_table(config: Mapping[str, Any], trained_state: Mapping[str, t
             rows += [{"phase": phase, "kind": "readout", "time": t, "index": c, "value": float(readout[t, c])}
                      for t in range(readout.shape[0])]
     table = pd.DataFrame(rows)
+    table["sample"] = sample
     table["label"] = label
     table["predicted"] = predicted
     table["correct"] = predicted == label
