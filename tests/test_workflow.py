@@ -53,6 +53,7 @@ def test_paper_config_dry_runs_and_covers_every_figure():
         (lambda c: c["base"]["training"].update({"lrr": 0.1}), ["training", "'lrr' was unexpected"]),
         (lambda c: c.update({"studdies": {}}), ["'studdies' was unexpected"]),
         (lambda c: c.pop("figures"), ["'figures' is a required property"]),
+        (lambda c: c["claims"].update({"uncertainty_k": 0}), ["uncertainty_k", "0 is less than or equal to the minimum of 0"]),
         (lambda c: c["studies"].pop("sparsity"), ["missing sparsity"]),
         (lambda c: c["datasets"].pop("mnist5k"), ["config error at datasets", "mnist5k", "not declared"]),
         (lambda c: c["datasets"].update({"mnist6k": {}}), ["'mnist6k' is not a registered dataset", "mnist5k"]),
