@@ -1,59 +1,82 @@
-"""Claims on hand-made result tables: each passes where it should and fails where it should."""
+"""Claims on hand-made result tables with seeds: pass only when the seeds separate the values,
+inconclusive inside the seed noise or with too few seeds, fail where the seeds show the opposite."""
+
+import math
 
 import pandas as pd
+import pytest
 
-from surrogate_study.claims import check_claims, claims_markdown
+from surrogate_study.claims import check_claims, claims_markdown, headline_metrics, shape_selection
+from surrogate_study.panels import panel_table
+from surrogate_study.seedstats import Stat, decide_at_least, decide_at_most, difference_se
 
 T = {"shape_spread_max": 0.1, "control_margin_min": 0.05, "large_beta": 100.0, "top_cells": 2,
-     "sensitivity_gap_min": 0.1, "control_gap_max": 0.1, "plateau_fraction": 0.9, "collapse_fraction": 0.5}
+     "sensitivity_gap_min": 0.1, "control_gap_max": 0.1, "plateau_fraction": 0.9, "collapse_fraction": 0.5,
+     "uncertainty_k": 2.0}
+SEEDS = (0, 1, 2)
+TIGHT = (0.0, -0.01, 0.01)  # per-seed offsets: SD 0.01
+NOISY = (0.0, -0.15, 0.15)  # per-seed offsets: SD 0.15
 
 
 def cells(rows, **common):
-    frame = pd.DataFrame([{**common, **row} for row in rows])
-    frame["cell"] = [f"c{i}" for i in range(len(frame))]
-    frame["status"] = frame.get("status", "ok")
+    frame = pd.DataFrame([{"dataset": "randman", "lr": 0.01, "beta": 10.0, **common, **row} for row in rows])
+    frame["cell"] = [f"c{i:03d}" for i in range(len(frame))]
+    if "status" not in frame:
+        frame["status"] = "ok"
     if "valid_accuracy" not in frame:
         frame["valid_accuracy"] = frame["test_accuracy"]
     frame["valid_accuracy"] = frame["valid_accuracy"].fillna(frame["test_accuracy"])
     return frame
 
 
-def shape_tables(esser=0.9, constant=0.6, true=0.1):
-    shape = cells([{"shape": s, "test_accuracy": a, "seed": seed}
-                   for s, a in (("superspike", 0.95), ("sigmoid", 0.93), ("esser", esser)) for seed in (0, 1)]
-                  + [{"shape": "superspike", "test_accuracy": 0.2, "valid_accuracy": 0.1, "seed": 0}])
-    control = cells([{"shape": "constant", "test_accuracy": constant, "seed": 0}])
-    sg = cells([{"shape": "true", "test_accuracy": true, "seed": 0}, {"shape": "superspike", "test_accuracy": 0.5,
-                                                                       "seed": 0}])
+def shape_tables(esser=0.9, constant=0.6, true=0.1, offsets=TIGHT, seeds=SEEDS):
+    values = {"superspike": 0.95, "sigmoid": 0.93, "esser": esser}
+    shape = cells([{"shape": s, "test_accuracy": a + d, "seed": seed, "lr": lr}
+                   for s, a in values.items() for seed, d in zip(seeds, offsets) for lr in (0.01, 0.1)]
+                  # a cell with a high test but low validation accuracy: never selected
+                  + [{"shape": "superspike", "test_accuracy": 0.99, "valid_accuracy": 0.1, "seed": seed, "lr": 1.0}
+                     for seed in seeds])
+    control = cells([{"shape": "constant", "test_accuracy": constant + d, "seed": seed}
+                     for seed, d in zip(seeds, offsets)])
+    sg = cells([{"shape": "true", "test_accuracy": true + d, "seed": seed} for seed, d in zip(seeds, offsets)]
+               + [{"shape": "superspike", "test_accuracy": 0.5, "seed": seed} for seed in seeds])
     return {"shape": shape, "shape_control": control, "sg_vs_true": sg}
 
 
-def scale_table(adr=0.3, actl=0.85, large=True):
-    beta = 100.0 if large else 10.0
+def scale_table(adr=0.3, actl=0.88, offsets=TIGHT, large=True):
+    """Variants over β × η × seed; aDR drops from β = 10 on, the controls do not; η = 0.1 is 0.5 worse."""
+    betas = (1.0, 10.0, 100.0, 1000.0) if large else (1.0, 3.0)
     rows = []
     for variant, accuracy in (("sCtl", 0.9), ("aCtl", actl), ("aDR", adr)):
-        rows += [{"axis:variant": variant, "beta": beta, "test_accuracy": accuracy + d, "n_hidden_layers": 1}
-                 for d in (0.0, -0.02)]
-        rows.append({"axis:variant": variant, "beta": 1.0, "test_accuracy": 0.99, "n_hidden_layers": 1})
+        for seed, d in zip(SEEDS, offsets):
+            for beta in betas:
+                for lr, penalty in ((0.01, 0.0), (0.1, 0.5)):
+                    value = (accuracy if beta >= 10.0 else 0.9) + d - penalty
+                    rows.append({"axis:variant": variant, "beta": beta, "lr": lr, "seed": seed,
+                                 "test_accuracy": value, "n_hidden_layers": 1})
     return cells(rows)
 
 
-def recurrent_table(aprop=0.2):
-    rows = [{"axis:variant": v, "beta": 100.0, "test_accuracy": a, "n_hidden_layers": 1}
-            for v, a in (("sCtl", 0.8), ("aCtl", 0.8), ("aProp", aprop))]
-    rows.append({"axis:variant": "aProp", "beta": 100.0, "test_accuracy": 0.05, "n_hidden_layers": 2})
+def recurrent_table(aprop=0.2, offsets=TIGHT):
+    rows = [{"axis:variant": v, "beta": 100.0, "test_accuracy": a + d, "seed": seed, "n_hidden_layers": 1}
+            for v, a in (("sCtl", 0.8), ("aCtl", 0.8), ("aProp", aprop)) for seed, d in zip(SEEDS, offsets)]
+    rows += [{"axis:variant": "aProp", "beta": 100.0, "test_accuracy": 0.05, "seed": s, "n_hidden_layers": 2}
+             for s in SEEDS]
     return cells(rows)
 
 
-def sparsity_table(sparsest=0.2):
-    rows = [{"axis:lower_bound": "on", "nu_up": nu, "mean_spikes": m, "test_accuracy": a}
-            for nu, m, a in ((0.01, 0.01, sparsest), (0.1, 0.1, 0.85), (1.0, 1.0, 0.9), (10.0, 5.0, 0.9))]
-    rows.append({"axis:lower_bound": "off", "nu_up": 0.01, "mean_spikes": 0.0, "test_accuracy": 0.1})
+def sparsity_table(sparsest=0.2, offsets=TIGHT, seeds=SEEDS):
+    rows = [{"axis:lower_bound": "on", "nu_up": nu, "mean_spikes": m * (1 + d), "test_accuracy": a + d, "seed": seed}
+            for nu, m, a in ((0.01, 0.01, sparsest), (0.1, 0.1, 0.85), (1.0, 1.0, 0.9), (10.0, 5.0, 0.9))
+            for seed, d in zip(seeds, offsets)]
+    rows += [{"axis:lower_bound": "off", "nu_up": 0.01, "mean_spikes": 0.0, "test_accuracy": 0.1, "seed": s}
+             for s in seeds]
     return cells(rows)
 
 
-def verdicts(tables):
-    return {r.claim.split()[0]: r for r in check_claims(tables, T)}
+def verdicts(tables, thresholds=T):
+    return {" ".join(r.claim.split()[:1] + (["beta"] if "β-resolved" in r.claim else [])): r
+            for r in check_claims(tables, thresholds)}
 
 
 def all_tables(**changes):
@@ -63,50 +86,194 @@ def all_tables(**changes):
     return tables
 
 
-def test_every_claim_passes_on_results_that_show_it():
+def summary(tables):
+    return {k: r.verdict for k, r in verdicts(tables).items()}
+
+
+# --- the decision rule -----------------------------------------------------------------------------------
+
+
+def test_a_difference_passes_only_beyond_threshold_and_uncertainty():
+    tight_high, tight_low = Stat(0.9, 0.01, 3), Stat(0.6, 0.01, 3)
+    assert decide_at_least(tight_high, tight_low, 0.1, 2.0) == "pass"
+    # same means, seeds scattered by SD 0.2: 2·SE = 2·sqrt(2·0.04/3) = 0.327 > 0.3 → inside the noise
+    assert difference_se(Stat(0.9, 0.2, 3), Stat(0.6, 0.2, 3)) == pytest.approx(math.sqrt(2 * 0.04 / 3))
+    assert decide_at_least(Stat(0.9, 0.2, 3), Stat(0.6, 0.2, 3), 0.1, 2.0) == "inconclusive"
+    # a clear small difference is a clear fail of a 0.1 gap; with k = 0 the noisy one passes
+    assert decide_at_least(Stat(0.9, 0.01, 3), Stat(0.88, 0.01, 3), 0.1, 2.0) == "fail"
+    assert decide_at_least(Stat(0.9, 0.2, 3), Stat(0.6, 0.2, 3), 0.1, 0.0) == "pass"
+    # two seeds never pass, however far apart
+    assert decide_at_least(Stat(0.9, 0.001, 2), Stat(0.1, 0.001, 2), 0.1, 2.0) == "inconclusive"
+    assert decide_at_most(Stat(0.9, 0.01, 3), Stat(0.89, 0.01, 3), 0.1, 2.0) == "pass"
+    assert decide_at_most(Stat(0.9, 0.1, 3), Stat(0.85, 0.1, 3), 0.1, 2.0) == "inconclusive"
+    assert decide_at_most(Stat(0.9, 0.01, 3), Stat(0.5, 0.01, 3), 0.1, 2.0) == "fail"
+    assert decide_at_most(Stat(0.9, math.nan, 1), Stat(0.9, math.nan, 1), 0.1, 2.0) == "inconclusive"
+
+
+# --- the claims ------------------------------------------------------------------------------------------
+
+
+def test_well_separated_seeds_pass_every_claim():
     results = verdicts(all_tables())
-    assert {k: r.verdict for k, r in results.items()} == {"1": "pass", "2a": "pass", "2b": "pass", "3": "pass"}
+    assert {k: r.verdict for k, r in results.items()} == {"1": "pass", "2a": "pass", "2a beta": "pass", "2b": "pass",
+                                                          "3": "pass"}
     assert "critical activity 0.1 " in results["3"].value
+    assert "(n = 3 seeds)" in results["1"].spread
 
 
-def test_shape_claim_fails_when_a_shape_lags_or_controls_keep_up():
-    assert verdicts(all_tables(**shape_tables(esser=0.7)))["1"].verdict == "fail"
-    assert verdicts(all_tables(**shape_tables(constant=0.92)))["1"].verdict == "fail"
+def test_a_difference_inside_the_seed_noise_is_inconclusive():
+    # the same means as the passing tables, but seeds scattered by ±0.15
+    noisy = all_tables(**shape_tables(esser=0.75, constant=0.6, offsets=NOISY),
+                       scale=scale_table(adr=0.75, offsets=NOISY), scale_recurrent=recurrent_table(0.65, NOISY),
+                       sparsity=sparsity_table(sparsest=0.35, offsets=NOISY))
+    assert summary(noisy) == {"1": "inconclusive", "2a": "inconclusive", "2a beta": "inconclusive",
+                              "2b": "inconclusive", "3": "inconclusive"}
+    # with tight seeds the same means decide: spread 0.2 > 0.1 fails; the β-resolved and recurrent gaps (0.15)
+    # exceed 0.1 and their uncertainty; the top-cells gap 0.9 − (0.9 + 0.75)/2 = 0.075 < 0.1 fails
+    tight = all_tables(**shape_tables(esser=0.75, constant=0.6), scale=scale_table(adr=0.75),
+                       scale_recurrent=recurrent_table(0.65), sparsity=sparsity_table(sparsest=0.35))
+    assert summary(tight) == {"1": "fail", "2a": "fail", "2a beta": "pass", "2b": "pass", "3": "pass"}
 
 
-def test_shape_claim_selects_on_validation_not_test():
-    # the superspike cell with test 0.2 has validation 0.1: it never wins, so the claim still passes
-    result = verdicts(all_tables())["1"]
-    assert "superspike 0.950" in result.value
+def test_one_seed_is_inconclusive_never_pass():
+    one = {"shape": shape_tables(offsets=(0.0,), seeds=(0,)), "sparsity": sparsity_table(offsets=(0.0,), seeds=(0,))}
+    tables = all_tables(**one["shape"], sparsity=one["sparsity"],
+                        scale=scale_table()[lambda t: t["seed"] == 0],
+                        scale_recurrent=recurrent_table()[lambda t: t["seed"] == 0])
+    results = verdicts(tables)
+    assert {k: r.verdict for k, r in results.items()} == {k: "inconclusive" for k in results}
+    assert "fewer than 3 seeds" in results["1"].value and "(n = 1 seed)" in results["1"].spread
 
 
-def test_scale_claims_fail_without_a_gap_or_with_a_moving_control():
-    assert verdicts(all_tables(scale=scale_table(adr=0.88)))["2a"].verdict == "fail"
-    assert verdicts(all_tables(scale=scale_table(actl=0.5)))["2a"].verdict == "fail"
+def test_claims_fail_where_the_seeds_show_the_opposite():
+    assert verdicts(all_tables(**shape_tables(esser=0.7)))["1"].verdict == "fail"  # spread 0.25
+    assert verdicts(all_tables(**shape_tables(constant=0.92)))["1"].verdict == "fail"  # control keeps up
+    assert verdicts(all_tables(scale=scale_table(adr=0.88)))["2a"].verdict == "fail"  # no gap
+    assert verdicts(all_tables(scale=scale_table(actl=0.5)))["2a beta"].verdict == "fail"  # the control moves
     assert verdicts(all_tables(scale_recurrent=recurrent_table(aprop=0.78)))["2b"].verdict == "fail"
+    assert verdicts(all_tables(sparsity=sparsity_table(sparsest=0.86)))["3"].verdict == "fail"  # no collapse
+
+
+def test_selection_is_per_seed_on_validation_not_test():
+    selected = shape_selection(shape_tables()["shape"], pd.concat([shape_tables()["shape_control"],
+                                                                    shape_tables()["sg_vs_true"]]))
+    superspike = selected[selected["shape"] == "superspike"]
+    # per seed the lr 0.01 cell (validation 0.95 ± d) wins, never the lr 1.0 cell with test 0.99 / validation 0.1
+    assert list(superspike["seed"]) == [0, 1, 2]
+    assert list(superspike["test"]) == pytest.approx([0.95, 0.94, 0.96])
+    result = verdicts(all_tables())["1"]
+    assert result.numbers["best_test_accuracy"]["superspike"] == pytest.approx(0.95)
+    assert result.numbers["best_test_accuracy_sd"]["superspike"] == pytest.approx(0.01)
+    assert set(selected["shape"]) == {"superspike", "sigmoid", "esser", "constant", "true"}  # no SG cell of sg_vs_true
+
+
+def test_beta_resolved_claim_reads_each_variant_at_its_best_lr():
+    result = verdicts(all_tables())["2a beta"]
+    # at lr 0.01 (the better one) sCtl 0.9 and aDR 0.3 at β ≥ 100: gap 0.6
+    assert result.numbers["gap"] == pytest.approx(0.6)
+    # the top-cells row ranks the whole grid: aDR's 2 best are 0.9 (β = 1, η = 0.01) and 0.4 (β = 1, η = 0.1)
+    assert verdicts(all_tables())["2a"].numbers["gap"] == pytest.approx(0.9 - (0.9 + 0.4) / 2)
 
 
 def test_diverged_cells_count_as_failures():
     table = scale_table(adr=0.9)
-    table.loc[table["axis:variant"] == "aDR", ["status", "valid_accuracy", "test_accuracy"]] = ["diverged", None, None]
-    assert verdicts(all_tables(scale=table))["2a"].verdict == "pass"
-
-
-def test_sparse_claim_fails_without_collapse():
-    assert verdicts(all_tables(sparsity=sparsity_table(sparsest=0.86)))["3"].verdict == "fail"
+    diverged = (table["axis:variant"] == "aDR") & (table["beta"] >= 10.0)
+    table.loc[diverged, ["status", "valid_accuracy", "test_accuracy"]] = ["diverged", None, None]
+    assert verdicts(all_tables(scale=table))["2a beta"].verdict == "pass"
 
 
 def test_missing_results_are_not_run():
     results = verdicts({"shape": shape_tables()["shape"]})
-    assert {k: r.verdict for k, r in results.items()} == {"1": "not-run", "2a": "not-run", "2b": "not-run",
-                                                          "3": "not-run"}
+    assert {k: r.verdict for k, r in results.items()} == {k: "not-run" for k in ("1", "2a", "2a beta", "2b", "3")}
     assert "constant" in results["1"].value
-    no_large_beta = verdicts(all_tables(scale=scale_table(large=False)))["2a"]
-    assert no_large_beta.verdict == "not-run"
+    assert verdicts(all_tables(scale=scale_table(large=False)))["2a beta"].verdict == "not-run"
 
 
-def test_markdown_has_one_row_per_claim():
-    text = claims_markdown(check_claims(all_tables(), T))
+def test_markdown_has_one_row_per_claim_and_metrics_carry_mean_and_sd():
+    results = check_claims(all_tables(), T)
+    text = claims_markdown(results)
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 5  # header + 4 claims
-    assert text.count("| pass |") == 4
+    assert len(rows) == 6  # header + 5 claim rows (2a twice)
+    assert text.count("| pass |") == 5
+    metrics = headline_metrics(results)
+    assert metrics["best_test_accuracy"]["esser"] == pytest.approx(0.9)
+    assert metrics["best_test_accuracy_sd"]["esser"] == pytest.approx(0.01)
+    assert metrics["seeds"]["true"] == 3
+    assert metrics["scale_sensitivity_gap"]["reset"] == results[1].numbers["gap"]
+
+
+# --- the figures draw the claims' numbers -----------------------------------------------------------------
+
+PARAMS = {"top_cells": 2, "claim_top_cells": T["top_cells"]}
+
+
+def test_fig3c_bars_equal_the_claims_numbers():
+    tables = all_tables(**shape_tables(esser=0.8, offsets=NOISY))
+    claim = verdicts(tables)["1"].numbers
+    bars = panel_table("fig3c", tables, PARAMS).set_index("shape")
+    assert list(bars.index) == ["superspike", "sigmoid", "esser", "constant", "true"]
+    for shape, row in bars.iterrows():
+        assert row["mean"] == pytest.approx(claim["best_test_accuracy"][shape])
+        assert row["sd"] == pytest.approx(claim["best_test_accuracy_sd"][shape])
+        assert row["n"] == claim["seeds"][shape] == 3
+    assert bars.loc["esser", "sd"] == pytest.approx(0.15)
+
+
+def test_fig5_panels_equal_the_scale_claims_numbers():
+    tables = all_tables(scale=scale_table(offsets=NOISY))
+    results = verdicts(tables)
+    c = panel_table("fig5c", tables, PARAMS).set_index("axis:variant")["mean"]
+    assert c["sCtl"] - c["aDR"] == pytest.approx(results["2a"].numbers["gap"])
+    curve = panel_table("fig5_beta", tables, PARAMS)
+    large = curve[curve["beta"] >= T["large_beta"]].groupby("axis:variant")["mean"].mean()
+    assert large["sCtl"] - large["aDR"] == pytest.approx(results["2a beta"].numbers["gap"])
+    assert set(curve["lr"]) == {0.01}
+
+
+def test_figure_data_tables_carry_the_sd_columns():
+    tables = {**all_tables(), "scale_depth": scale_table().assign(n_hidden_layers=lambda t: 1 + (t["seed"] * 0)),
+              "tasks": shape_tables()["shape"].assign(n_hidden_layers=1, recurrent=False)}
+    for name in ("fig3b", "fig3c", "fig4", "fig5_beta", "fig5c", "fig5d", "fig5e", "fig5f", "fig6"):
+        table = panel_table(name, tables, PARAMS)
+        assert {"mean", "sd", "n"} <= set(table.columns), name
+        assert len(table) > 0 and (table["n"] == 3).all(), name
+        assert table["sd"].notna().all(), name
+    fig6 = panel_table("fig6", tables, PARAMS)
+    assert {"spikes_mean", "spikes_sd"} <= set(fig6.columns)
+    on = fig6[fig6["axis:lower_bound"] == "on"]
+    assert list(on["nu_up"]) == sorted(on["nu_up"])
+    # the SD is the seeds' sample SD: offsets (0, −0.01, +0.01) → 0.01
+    row = on[on["nu_up"] == 1.0].iloc[0]
+    assert row["mean"] == pytest.approx(0.9) and row["sd"] == pytest.approx(0.01)
+    heat = panel_table("fig3b", tables, PARAMS)
+    assert set(heat["lr"]) == {0.01, 0.1, 1.0}  # one point per β × η, seed mean
+
+
+def test_unknown_panel_is_rejected_naming_it():
+    with pytest.raises(ValueError, match=r"unknown figure panel 'fig9'.*fig3c"):
+        panel_table("fig9", all_tables(), PARAMS)
+
+
+def test_fig2c_trace_shows_the_first_correctly_classified_test_input():
+    import torch
+
+    from surrogate_study.config import resolve_config
+    from surrogate_study.datasets import load_splits
+    from surrogate_study.figure_data import network_trace_table
+    from surrogate_study.training import build_network
+
+    config = resolve_config({"dataset": {"name": "randman", "classes": 4, "steps": 40, "samples_per_class": 25,
+                                         "max_terms": 100}, "model": {"hidden": [16]}, "seed": 0})
+    test = load_splits(config["dataset"]).test
+    network = build_network([config], test.n_units, test.n_classes)
+    network.load_state_dict({name: 5 * w for name, w in network.state_dict().items()})  # spikes, varied guesses
+    state = {name: w[0] for name, w in network.state_dict().items()}  # the "trained" weights
+    with torch.no_grad():
+        predicted = network(test.dense(list(range(len(test.labels))))).logits[0].argmax(dim=1)
+    correct = torch.nonzero(predicted == test.labels).flatten()
+    assert len(correct) > 0 and int(correct[0]) > 0  # some input is right by chance, not the first one
+    table = network_trace_table(config, state)
+    first = int(correct[0])
+    assert set(table["sample"]) == {first}
+    assert set(table["label"]) == {int(test.labels[first])} and set(table["predicted"]) == {int(predicted[first])}
+    assert table["correct"].all()

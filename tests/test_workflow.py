@@ -1,11 +1,13 @@
 """The Snakemake workflow: lint, config validation, the paper dry-run, a smoke run end to end."""
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -51,6 +53,7 @@ def test_paper_config_dry_runs_and_covers_every_figure():
         (lambda c: c["base"]["training"].update({"lrr": 0.1}), ["training", "'lrr' was unexpected"]),
         (lambda c: c.update({"studdies": {}}), ["'studdies' was unexpected"]),
         (lambda c: c.pop("figures"), ["'figures' is a required property"]),
+        (lambda c: c["claims"].update({"uncertainty_k": 0}), ["uncertainty_k", "0 is less than or equal to the minimum of 0"]),
         (lambda c: c["studies"].pop("sparsity"), ["missing sparsity"]),
         (lambda c: c["datasets"].pop("mnist5k"), ["config error at datasets", "mnist5k", "not declared"]),
         (lambda c: c["datasets"].update({"mnist6k": {}}), ["'mnist6k' is not a registered dataset", "mnist5k"]),
@@ -91,11 +94,27 @@ def test_smoke_run_renders_every_figure_table_and_report(smoke_run):
     claims = (smoke_run / "figures" / "claims.md").read_text()
     verdicts = [line.rsplit("|", 2)[-2].strip() for line in claims.splitlines() if line.startswith("| ") and
                 "---" not in line][1:]
-    assert len(verdicts) == 4 and set(verdicts) <= {"pass", "fail", "not-run"}
+    assert len(verdicts) == 5 and set(verdicts) <= {"pass", "fail", "inconclusive", "not-run"}
+    assert "not-run" not in verdicts  # the smoke config has every study the claims read, with 3 seeds
     for study in ("shape", "scale", "sparsity"):
         table = (smoke_run / "results" / "studies" / f"{study}.csv").read_text().splitlines()
         assert len(table) > 2
     assert (smoke_run / "results" / "benchmarks.csv").exists()
+
+
+def test_figure_panel_tables_carry_the_error_bars_and_the_claims_numbers(smoke_run):
+    panels = smoke_run / "results" / "panels"
+    for name in ("fig3b", "fig3c", "fig4", "fig5_beta", "fig5c", "fig5d", "fig5e", "fig5f", "fig6"):
+        table = pd.read_csv(panels / f"{name}.csv")
+        assert {"mean", "sd", "n"} <= set(table.columns) and len(table) > 0, name
+    for name in ("fig3c", "fig5c", "fig5d", "fig6"):  # studies with seed: [0, 1, 2] in the smoke config
+        table = pd.read_csv(panels / f"{name}.csv")
+        assert (table["n"] == 3).all() and table["sd"].notna().all(), name
+    metrics = json.loads((smoke_run / "results" / "metrics.json").read_text())
+    bars = pd.read_csv(panels / "fig3c.csv").set_index("shape")
+    for shape, row in bars.iterrows():
+        assert row["mean"] == pytest.approx(metrics["best_test_accuracy"][shape]), shape
+        assert row["sd"] == pytest.approx(metrics["best_test_accuracy_sd"][shape]), shape
 
 
 def test_table1_holds_the_smoke_config_values(smoke_run):
@@ -114,6 +133,11 @@ def test_table1_holds_the_smoke_config_values(smoke_run):
     assert table["hidden units (per layer)"]["randman"] == "16, 16x16"
     assert table["η range"]["randman"] == "0.01 … 0.05"
     assert table["β range"]["randman"] == "10 … 100"
+    assert table["β grid run"]["randman"] == "10, 100" and table["η grid run"]["randman"] == "0.01, 0.05"
+    assert table["seeds"]["randman"] == "3 (0, 1, 2)" and table["seeds"]["mnist5k"] == "1 (0)"
+    assert table["samples per class"]["randman"] == str(randman["samples_per_class"])
+    n = randman["classes"] * randman["samples_per_class"]
+    assert table["samples train / valid / test"]["randman"] == f"{int(0.8 * n)} / {int(0.1 * n)} / {int(0.1 * n)}"
     assert "\\begin{tabular}" in (smoke_run / "figures" / "table1.tex").read_text()
 
 

@@ -17,7 +17,9 @@ SHAPE_LABELS = {"superspike": "SuperSpike", "sigmoid": "Sigmoid′", "esser": "E
 SHAPE_COLORS = dict(zip(SHAPE_ORDER, sns.color_palette("colorblind", len(SHAPE_ORDER))))
 DATASET_LABELS = {"randman": "Randman", "mnist5k": "MNIST, 5k subset", "mnist": "MNIST",
                   "fashion_mnist": "Fashion-MNIST", "shd": "SHD"}
-VARIANT_COLORS = {"sCtl": "#0173b2", "aCtl": "#de8f05", "aDR": "#d55e00", "sProp": "#029e73", "aProp": "#cc78bc"}
+VARIANT_COLORS = {"sCtl": "#0173b2", "aCtl": "#de8f05", "sDR": "#56b4e9", "aDR": "#d55e00", "sProp": "#029e73",
+                  "aProp": "#cc78bc"}
+VARIANT_ORDER = ["sCtl", "aCtl", "sDR", "aDR", "sProp", "aProp"]
 
 
 def apply_style() -> None:

@@ -42,20 +42,34 @@ def raster_table(dataset_config: Mapping[str, Any], classes: int = 3, samples_pe
 
 @torch.no_grad()
 def network_trace_table(config: Mapping[str, Any], trained_state: Mapping[str, torch.Tensor],
-                        sample: int = 0) -> pd.DataFrame:
+                        batch_size: int = 256) -> pd.DataFrame:
     """Fig. 2c: hidden spikes and readout potentials for one test input, before and after training.
 
-    Columns: phase (before | after), kind (spike | readout), time, index (neuron or class),
-    value (1 for a spike, the potential for a readout), label (the input's class).
+    The input is the first test sample that the trained network classifies correctly
+    (predicted class = argmax_k max_t U_out,k[t], the network's logit); if there is none, the
+    first test sample. Columns: phase (before | after), kind (spike | readout), time, index
+    (neuron or class), value (1 for a spike, the potential for a readout), sample (the input's
+    index in the test split), label (its class), predicted (the trained network's class for it), correct (predicted == label).
     """
     splits = load_splits(config["dataset"])
-    x = splits.test.dense([sample])
-    label = int(splits.test.labels[sample])
-    network = build_network([config], splits.test.n_units, splits.test.n_classes)
+    test = splits.test
+    trained = build_network([config], test.n_units, test.n_classes)
+    trained.load_state_dict({name: w.unsqueeze(0) for name, w in trained_state.items()})
+    sample, predicted = 0, None
+    for start in range(0, len(test.labels), batch_size):
+        indices = list(range(start, min(start + batch_size, len(test.labels))))
+        guesses = trained(test.dense(indices)).logits[0].argmax(dim=1)
+        hits = torch.nonzero(guesses == test.labels[indices], as_tuple=True)[0]
+        if start == 0:
+            predicted = int(guesses[0])
+        if len(hits):
+            sample, predicted = indices[int(hits[0])], int(guesses[hits[0]])
+            break
+    x = test.dense([sample])
+    label = int(test.labels[sample])
     rows = []
     for phase in ("before", "after"):
-        if phase == "after":
-            network.load_state_dict({name: w.unsqueeze(0) for name, w in trained_state.items()})
+        network = build_network([config], test.n_units, test.n_classes) if phase == "before" else trained
         output = network(x)
         spikes = output.hidden[0].spikes[0, 0]  # [T, N]
         times, neurons = torch.nonzero(spikes, as_tuple=True)
@@ -66,5 +80,8 @@ def network_trace_table(config: Mapping[str, Any], trained_state: Mapping[str, t
             rows += [{"phase": phase, "kind": "readout", "time": t, "index": c, "value": float(readout[t, c])}
                      for t in range(readout.shape[0])]
     table = pd.DataFrame(rows)
+    table["sample"] = sample
     table["label"] = label
+    table["predicted"] = predicted
+    table["correct"] = predicted == label
     return table

@@ -1,4 +1,8 @@
-"""Table 1 — the parameters actually run, per dataset, rendered as Markdown and LaTeX."""
+"""Table 1 — the parameters actually run, per dataset, rendered as Markdown and LaTeX.
+
+Besides the paper's rows: samples per class and the train / valid / test sizes actually trained
+on, the seeds, the epochs, and the full β and η grids that the cells of the dataset ran.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,24 @@ def _list(values: pd.Series) -> str:
     return ", ".join(sorted(values.dropna().astype(str).unique()))
 
 
+def _grid(values: pd.Series) -> str:
+    """Every value actually run, sorted: "0.01, 0.05"."""
+    return ", ".join(f"{v:g}" for v in sorted(values.dropna().unique())) or "–"
+
+
+def _splits(group: pd.DataFrame) -> str:
+    columns = ["n_train", "n_valid", "n_test"]
+    if not set(columns) <= set(group):
+        return "–"
+    sizes = group[columns].dropna().drop_duplicates()
+    return ", ".join(" / ".join(str(int(v)) for v in row) for row in sizes.itertuples(index=False)) or "–"
+
+
+def _seeds(values: pd.Series) -> str:
+    seeds = sorted(values.dropna().astype(int).unique())
+    return f"{len(seeds)} ({', '.join(map(str, seeds))})" if seeds else "–"
+
+
 def parameter_table(cells: pd.DataFrame) -> pd.DataFrame:
     """One column per dataset; rows as in the paper's Table 1, from the aggregated cell tables."""
     columns = {}
@@ -33,11 +55,17 @@ def parameter_table(cells: pd.DataFrame) -> pd.DataFrame:
             "readout units": _list(group["n_classes"]),
             "Δt (ms)": _span(group["dt"] * 1000),
             "time steps": _list(group["n_steps"]),
+            "samples per class": (_list(group["samples_per_class"].dropna().astype(int)) or "–")
+            if "samples_per_class" in group else "–",
+            "samples train / valid / test": _splits(group),
+            "seeds": _seeds(group["seed"]),
             "batch size": _list(group["batch_size"]),
             "epochs": _list(group["epochs"]),
             "η range": _span(group["lr"]),
+            "η grid run": _grid(group["lr"]),
             "best η (validation)": "–" if best.empty else f"{best['lr'].iloc[0]:g}",
             "β range": _span(group["beta"]),
+            "β grid run": _grid(group["beta"]),
             "λ_low / ν_low": f"{_span(group['lambda_low'])} / {_span(group['nu_low'])}",
             "λ_up / ν_up": f"{_span(group['lambda_up'])} / {_span(group['nu_up'])}",
             "cells trained": str(group["cell"].nunique()),

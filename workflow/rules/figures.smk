@@ -1,6 +1,78 @@
 # One rule and one script per figure; scripts read only aggregated tables (results/studies/*.csv)
 # and the small tables under results/figure_data/.
 ALL_DATASETS = ["randman", "mnist5k", "mnist", "fashion_mnist", "shd"]
+PANEL_PARAMS = {"top_cells": config["figures"]["top_cells"], "claim_top_cells": config["claims"]["top_cells"]}
+
+
+# Panel tables: what each bar, point and error bar of Fig. 3-6 draws (mean, sd, n over seeds), from the
+# study tables with the claims' own selections (surrogate_study.panels); the figure scripts only draw them.
+rule fig3_panels:
+    input:
+        "results/studies/shape.csv",
+        "results/studies/shape_control.csv",
+        "results/studies/sg_vs_true.csv",
+    output:
+        fig3b="results/panels/fig3b.csv",
+        fig3c="results/panels/fig3c.csv",
+    params:
+        **PANEL_PARAMS,
+    log:
+        "logs/figures/fig3_panels.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/panel_tables.py"
+
+
+rule fig4_panels:
+    input:
+        "results/studies/tasks.csv",
+    output:
+        fig4="results/panels/fig4.csv",
+    params:
+        **PANEL_PARAMS,
+    log:
+        "logs/figures/fig4_panels.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/panel_tables.py"
+
+
+rule fig5_panels:
+    input:
+        "results/studies/scale.csv",
+        "results/studies/scale_depth.csv",
+        "results/studies/scale_recurrent.csv",
+    output:
+        fig5_beta="results/panels/fig5_beta.csv",
+        fig5c="results/panels/fig5c.csv",
+        fig5d="results/panels/fig5d.csv",
+        fig5e="results/panels/fig5e.csv",
+        fig5f="results/panels/fig5f.csv",
+    params:
+        **PANEL_PARAMS,
+    log:
+        "logs/figures/fig5_panels.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/panel_tables.py"
+
+
+rule fig6_panels:
+    input:
+        "results/studies/sparsity.csv",
+    output:
+        fig6="results/panels/fig6.csv",
+    params:
+        **PANEL_PARAMS,
+    log:
+        "logs/figures/fig6_panels.log",
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/panel_tables.py"
 
 
 rule fig1:
@@ -38,8 +110,8 @@ rule fig2:
 
 rule fig3:
     input:
-        shape="results/studies/shape.csv",
-        control="results/studies/shape_control.csv",
+        heat="results/panels/fig3b.csv",
+        best="results/panels/fig3c.csv",
     output:
         pdf=report("figures/fig3.pdf", caption="../report/fig3.rst", category="Figures"),
         png="figures/fig3.png",
@@ -55,7 +127,7 @@ rule fig3:
 
 rule fig4:
     input:
-        table="results/studies/tasks.csv",
+        best="results/panels/fig4.csv",
     output:
         pdf=report("figures/fig4.pdf", caption="../report/fig4.rst", category="Figures"),
         png="figures/fig4.png",
@@ -75,6 +147,11 @@ rule fig5:
         scale_history="results/studies/scale_history.csv",
         depth="results/studies/scale_depth.csv",
         recurrent="results/studies/scale_recurrent.csv",
+        beta="results/panels/fig5_beta.csv",
+        c="results/panels/fig5c.csv",
+        d="results/panels/fig5d.csv",
+        e="results/panels/fig5e.csv",
+        f="results/panels/fig5f.csv",
     output:
         pdf=report("figures/fig5.pdf", caption="../report/fig5.rst", category="Figures"),
         png="figures/fig5.png",
@@ -82,6 +159,8 @@ rule fig5:
         betas=config["figures"]["asymptotic_betas"],
         best_runs=config["figures"]["best_runs"],
         top_cells=config["figures"]["top_cells"],
+        claim_top_cells=config["claims"]["top_cells"],
+        large_beta=config["claims"]["large_beta"],
     log:
         "logs/figures/fig5.log",
     conda:
@@ -92,7 +171,7 @@ rule fig5:
 
 rule fig6:
     input:
-        table="results/studies/sparsity.csv",
+        points="results/panels/fig6.csv",
     output:
         pdf=report("figures/fig6.pdf", caption="../report/fig6.rst", category="Figures"),
         png="figures/fig6.png",

@@ -40,6 +40,10 @@ curves.set_ylim(0, 1)
 curves.legend(frameon=False)
 
 label = int(traces["label"].iloc[0])
+correct = bool(traces["correct"].iloc[0])
+verdict = (f"a test input of class {label} that the trained network classifies correctly" if correct else
+           f"a test input of class {label}; the trained network classifies none correctly "
+           f"(predicts {int(traces['predicted'].iloc[0])})")
 trace_axes = []
 for column, phase in enumerate(["before", "after"]):
     sub = traces[traces["phase"] == phase]
@@ -51,6 +55,8 @@ for column, phase in enumerate(["before", "after"]):
     if spikes.empty:
         ax.text(0.5, 0.5, "no hidden spikes", transform=ax.transAxes, ha="center", color="0.4", fontsize=8)
     ax.set_title(f"hidden spikes, {phase} training", fontsize=8)
+    if column == 0:
+        ax.annotate(f"(c) {verdict}", (0, 1.22), xycoords="axes fraction", fontsize=8)
     ax.set_xlabel("time step")
     ax.set_ylabel("neuron")
     trace_axes.append(ax)

@@ -1,4 +1,5 @@
-"""Fig. 3 — robust to shape: (a) σ′ at several β; (b) test accuracy over β × η per shape; (c) best per shape."""
+"""Fig. 3 — robust to shape: (a) σ′ at several β; (b) seed-mean test accuracy over β × η per shape; (c) best per
+shape (claim 1's selection), mean ± SD over seeds. Draws the panel tables results/panels/fig3b.csv, fig3c.csv."""
 
 import sys
 
@@ -8,16 +9,22 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from surrogate_study.aggregate import best_by_validation
 from surrogate_study.figstyle import SHAPE_LABELS, apply_style, panel_letters, save, shape_color
 from surrogate_study.surrogates import Surrogate
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 apply_style()
-shape_table = pd.read_csv(snakemake.input.shape)
-control = pd.read_csv(snakemake.input.control)
-shapes = [s for s in ("superspike", "sigmoid", "esser") if s in set(shape_table["shape"])]
+heat = pd.read_csv(snakemake.input.heat)  # per shape, β, η: mean, sd, n over seeds
+best = pd.read_csv(snakemake.input.best)  # claim 1's selection per shape: mean, sd, n over seeds
+shapes = [s for s in ("superspike", "sigmoid", "esser") if s in set(heat["shape"])]
+
+
+def n_seeds(table: pd.DataFrame, shape: str) -> str:
+    counts = sorted(set(table.loc[table["shape"] == shape, "n"]))
+    return "/".join(map(str, counts)) + (" seed" if counts == [1] else " seeds")
+
+
 betas = snakemake.params.betas
 
 fig, axes = plt.subplots(2, 4, figsize=(11, 5.4), layout="constrained")
@@ -32,11 +39,11 @@ axes[0][0].legend(frameon=False, fontsize=7)
 
 heat_axes = []
 for ax, shape in zip(axes[1], shapes):
-    grid = (shape_table[shape_table["shape"] == shape]
-            .groupby(["beta", "lr"])["test_accuracy"].mean().unstack("lr").sort_index(ascending=False))
+    grid = (heat[heat["shape"] == shape].pivot(index="beta", columns="lr", values="mean")
+            .sort_index(ascending=False))
     sns.heatmap(grid, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", cbar=False,
                 annot_kws={"fontsize": 6})
-    ax.set_title(f"{SHAPE_LABELS[shape]}: test accuracy", fontsize=8)
+    ax.set_title(f"{SHAPE_LABELS[shape]}: test accuracy, mean of {n_seeds(heat, shape)}", fontsize=8)
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("β")
     heat_axes.append(ax)
@@ -44,12 +51,11 @@ for ax in list(axes[0][len(shapes):]) + list(axes[1][len(shapes):3]):
     ax.axis("off")
 
 bars = axes[1][3]
-best = best_by_validation(pd.concat([shape_table, control], ignore_index=True), ["shape"])
-order = [s for s in ("superspike", "sigmoid", "esser", "constant") if s in set(best["shape"])]
-best = best.set_index("shape").loc[order].reset_index()
-bars.bar(range(len(best)), best["test_accuracy"], color=[shape_color(s) for s in best["shape"]])
+bars.bar(range(len(best)), best["mean"], yerr=best["sd"], capsize=3,
+         color=[shape_color(s) for s in best["shape"]])
 bars.set_xticks(range(len(best)), [SHAPE_LABELS[s] for s in best["shape"]], rotation=45, ha="right")
 bars.set_ylim(0, 1)
-bars.set_ylabel("best test accuracy\n(selected on validation)")
+seeds = sorted(set(best["n"]))
+bars.set_ylabel("best test accuracy (selected on validation)\n" + f"mean ± SD over n = {'/'.join(map(str, seeds))} seed(s)")
 panel_letters([axes[0][0], heat_axes[0], bars])
 save(fig, snakemake.output.pdf, snakemake.output.png)

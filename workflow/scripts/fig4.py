@@ -1,33 +1,33 @@
-"""Fig. 4 — robust across tasks: best test accuracy per surrogate shape for each task and architecture."""
+"""Fig. 4 — robust across tasks: best test accuracy per surrogate shape for each task and architecture,
+mean ± SD over seeds (draws the panel table results/panels/fig4.csv)."""
 
 import sys
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from surrogate_study.aggregate import best_by_validation
 from surrogate_study.figstyle import SHAPE_LABELS, apply_style, dataset_label, note, panel_letters, save, shape_color
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 apply_style()
-table = pd.read_csv(snakemake.input.table)
-table["task"] = table["dataset"].map(dataset_label) + "\nn_h=" + table["n_hidden_layers"].astype(str) + \
-    table["recurrent"].map({True: " rec", False: ""})
-best = best_by_validation(table, ["task", "shape"])
+best = pd.read_csv(snakemake.input.best)  # per dataset, n_h, recurrent, shape: mean, sd, n over seeds
+best["task"] = best["dataset"].map(dataset_label) + "\nn_h=" + best["n_hidden_layers"].astype(str) + \
+    best["recurrent"].map({True: " rec", False: ""})
 tasks = sorted(best["task"].unique())
-absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(table["dataset"])]
+absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(best["dataset"])]
 
 fig, (ax, missing_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [3, 1]}, layout="constrained")
 shapes = [s for s in ("superspike", "sigmoid", "esser") if s in set(best["shape"])]
 width = 0.8 / max(1, len(shapes))
 for i, shape in enumerate(shapes):
-    values = best[best["shape"] == shape].set_index("task").reindex(tasks)["test_accuracy"]
-    ax.bar([t + (i - (len(shapes) - 1) / 2) * width for t in range(len(tasks))], values, width,
-           color=shape_color(shape), label=SHAPE_LABELS[shape])
+    values = best[best["shape"] == shape].set_index("task").reindex(tasks)
+    ax.bar([t + (i - (len(shapes) - 1) / 2) * width for t in range(len(tasks))], values["mean"], width,
+           yerr=values["sd"], capsize=2, color=shape_color(shape), label=SHAPE_LABELS[shape])
 ax.set_xticks(range(len(tasks)), tasks)
 ax.set_ylim(0, 1)
-ax.set_ylabel("best test accuracy")
+seeds = "/".join(map(str, sorted(set(best["n"]))))
+ax.set_ylabel(f"best test accuracy\nmean ± SD over n = {seeds} seed(s)")
 ax.legend(frameon=False, ncol=len(shapes), fontsize=7, loc="upper right")
 note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
 panel_letters([ax])
