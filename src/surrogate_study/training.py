@@ -291,6 +291,7 @@ class CellTrainer:
             self.optimizer.zero_grad()
             losses[active.to(self.device)].sum().backward()
             self.optimizer.step()
+            self.optimizer.clear_frozen()  # the graph is freed: zeroing diverged cells is safe now
             size = len(batches[0])
             loss_sum += losses.detach().double().cpu().nan_to_num() * size
             reg_sum += regularization.detach().double().cpu().nan_to_num() * size
@@ -298,6 +299,7 @@ class CellTrainer:
         for k in self.active():
             if not all(bool(torch.isfinite(p[k]).all()) for p in self.model.parameters()):
                 self._mark_diverged(k, epoch)
+        self.optimizer.clear_frozen()  # no backward of this epoch is still to come
         n = len(data)
         return [
             {"train_loss": float(loss_sum[k]) / n, "train_regularization": float(reg_sum[k]) / n,
