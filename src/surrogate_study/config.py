@@ -108,6 +108,35 @@ def describe_yaml_error(path: str | Path, exc: yaml.YAMLError) -> str:
     return f"config error: {path}{where}: not valid YAML: {problem or exc}".replace("\n", " ")
 
 
+def check_yaml_file(path: str | Path) -> None:
+    """Raise :class:`ConfigError` (one line, with line and column) unless ``path`` is readable YAML."""
+    try:
+        yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"config error: {path} cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(describe_yaml_error(path, exc)) from None
+
+
+def validate_workflow_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
+    """Raise :class:`ConfigError` (one line naming the key and the bad value) unless ``config``
+    satisfies the workflow schema at ``schema_path`` and holds only finite numbers."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        where = _key_path(error)
+        if error.validator in ("additionalProperties", "required"):
+            raise ConfigError(f"config error at {where}: {error.message} (schema: {schema_path})")
+        value = repr(error.instance)
+        value = value if len(value) <= 80 else value[:77] + "..."
+        message = " ".join(error.message.split())
+        message = message if len(message) <= 160 else f"{error.validator} {error.validator_value!r}"
+        raise ConfigError(f"config error at {where}: value {value} is not allowed: {message} "
+                          f"(schema: {schema_path})")
+    check_numbers(config)
+
+
 def validate_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` unless ``config`` is a complete, valid run config."""
     check_numbers(config)
