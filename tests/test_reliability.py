@@ -4,8 +4,6 @@ import copy
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,6 @@ from surrogate_study.atomic import CorruptFileError
 from surrogate_study.config import LR_MAX, ConfigError, load_config, resolve_config, run_schema
 from surrogate_study.training import train_cells
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- threads ---------------------------------------------------------------------------------------------
@@ -73,9 +70,22 @@ def test_non_finite_or_float32_overflowing_numbers_are_rejected(key, value):
         resolve_config(nested)
 
 
-def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "surrogate_study", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """``python -m surrogate_study ARGS`` in this process (the CLI's exit code, stdout, stderr)."""
+
+    def run(*args, cwd=None):
+        capsys.readouterr()
+        code = cli.main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
 
 
 def assert_one_line_error(result, *fragments):
@@ -86,7 +96,7 @@ def assert_one_line_error(result, *fragments):
         assert fragment in lines[0], (fragment, lines[0])
 
 
-def test_cli_config_problems_are_one_line_before_any_work(tmp_path):
+def test_cli_config_problems_are_one_line_before_any_work(tmp_path, run_cli):
     empty = tmp_path / "empty.yaml"
     empty.write_text("# nothing here\n")
     broken = tmp_path / "broken.yaml"
@@ -107,7 +117,7 @@ def test_cli_config_problems_are_one_line_before_any_work(tmp_path):
         assert not (tmp_path / "runs").exists()
 
 
-def test_cli_out_problems_are_one_line_and_leave_nothing_behind(tmp_path):
+def test_cli_out_problems_are_one_line_and_leave_nothing_behind(tmp_path, run_cli):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     for out in (a_file, a_file / "run", a_file / "deeper" / "run"):
@@ -123,7 +133,7 @@ def test_cli_out_problems_are_one_line_and_leave_nothing_behind(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_cli_unwritable_out_is_one_line_before_training(tmp_path):
+def test_cli_unwritable_out_is_one_line_before_training(tmp_path, run_cli):
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
@@ -178,7 +188,7 @@ def test_truncated_metrics_json_is_named(finished_run, tmp_path, cut):
     assert str(bad) in str(error.value) and "\n" not in str(error.value)
 
 
-def test_cli_show_names_a_truncated_metrics_json(finished_run, tmp_path):
+def test_cli_show_names_a_truncated_metrics_json(finished_run, tmp_path, run_cli):
     bad = tmp_path / "metrics.json"
     bad.write_text((finished_run / "metrics.json").read_text()[:100])
     result = run_cli("show", bad, cwd=tmp_path)
