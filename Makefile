@@ -42,4 +42,4 @@ pull: | $(STAMP)
 
 # Keeps results/metrics.json: it is committed with dvc.lock (the reference run's headline numbers).
 clean:
-	rm -rf $(VENV) .snakemake .project.lock logs $(filter-out results/metrics.json,$(wildcard results/*))
+	rm -rf $(VENV) .snakemake logs $(filter-out results/metrics.json,$(wildcard results/*))
