@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
+# Every workflow command runs under the project lock (.project.lock, flock): a second run is refused,
+# and a Snakemake lock left by a killed run is removed automatically (workflow/scripts/run_locked.py).
+LOCKED = $(BIN)/python workflow/scripts/run_locked.py
+
 # The workflow config that `dvc repro` runs (config/active.yaml); `make pull` touches its outputs.
 ACTIVE_CONFIG = $(shell sed -n 's/^configfile: *//p' config/active.yaml)
 
@@ -20,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 reproduce: setup
-	$(BIN)/snakemake --cores $(CORES)
+	$(LOCKED) $(BIN)/snakemake --cores $(CORES)
 	@echo "figures: figures/fig1.pdf ... figures/fig6.pdf, figures/table1.md, figures/report.html"
 
 test: setup
@@ -28,13 +32,13 @@ test: setup
 
 # DVC: run the stale stages of dvc.yaml (each calls Snakemake) on config/active.yaml's config.
 repro: setup
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" $(LOCKED) $(BIN)/dvc repro
 
 # DVC: fetch the artifacts of dvc.lock from the remote, then mark them up to date for Snakemake
 # (DVC does not restore modification times; --touch sets them in DAG order, recomputing nothing).
 pull: | $(STAMP)
 	$(BIN)/dvc pull
-	$(BIN)/snakemake --touch --cores 1 --configfile $(ACTIVE_CONFIG)
+	$(LOCKED) $(BIN)/snakemake --touch --cores 1 --configfile $(ACTIVE_CONFIG)
 
 # Keeps results/metrics.json: it is committed with dvc.lock (the reference run's headline numbers).
 clean:

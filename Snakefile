@@ -2,15 +2,27 @@
 # Rules live in workflow/rules/*.smk, adapters in workflow/scripts/, model code in src/surrogate_study.
 from snakemake.utils import min_version, validate
 
+from surrogate_study.config import ConfigError, check_yaml_file, validate_workflow_config
+
 min_version("9.0")
 
 
 # config/config.yaml is the default; a --configfile on the command line replaces it (not merged).
 if not workflow.overwrite_configfiles:
+    try:  # a YAML syntax error as one line with line and column (Snakemake's message has neither)
+        check_yaml_file("config/config.yaml")
+    except ConfigError as error:
+        raise ValueError(str(error)) from None
 
     configfile: "config/config.yaml"
 
 
+# One line naming the key (the whole schema: workflow/schemas/config.schema.yaml); Snakemake's
+# validate() then only fills in the schema's defaults.
+try:
+    validate_workflow_config(config, "workflow/schemas/config.schema.yaml")
+except ConfigError as error:
+    raise ValueError(str(error)) from None
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

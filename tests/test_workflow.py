@@ -1,10 +1,13 @@
 """The Snakemake workflow: lint, config validation, the paper dry-run, a smoke run end to end."""
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = [f"fig{i}" for i in range(1, 7)]
+# The README's run command (what `make reproduce` runs) on the smoke config: Snakemake under the project lock.
+LOCKED = [sys.executable, "workflow/scripts/run_locked.py", sys.executable, "-m", "snakemake"]
+SMOKE = ["--cores", "2", "--configfile", "config/smoke.yaml"]
 
 
 def snakemake(*args, cwd=ROOT, timeout=600):
@@ -72,16 +78,145 @@ def test_bad_config_is_rejected_naming_the_key(tmp_path, mutate, expected):
     assert "Job stats" not in output
 
 
+def test_workflow_config_errors_are_one_line(tmp_path):
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config["job_size"] = -1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("job_size: 8\nbase:\n  model: {hidden: [16]\n  training: {}\n")
+    for args, expected in [
+        (["-n", "--configfile", str(bad)], "config error at job_size: value -1 is not allowed"),
+        (["-n", "--configfile", str(bad), "--lint"], "config error at job_size"),
+    ]:
+        result = snakemake(*args)
+        lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+        assert result.returncode != 0
+        assert sum(line.startswith(expected) for line in lines) == 1, lines
+        assert len(lines) <= 4, lines  # Snakemake's "ValueError in file" frame, the message, the location
+    # a YAML syntax error: Snakemake reads --configfile before the Snakefile, so the run command checks it
+    result = subprocess.run([*LOCKED, "-n", "--configfile", str(broken)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"config error: {broken} line 4, column 3: not valid YAML: while parsing a "
+                                     "flow mapping expected ',' or '}', but got '<scalar>'")
+
+
+def _wait_for(predicate, process, timeout=600.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert process.poll() is None, "the first run ended before it could be interrupted"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    """The smoke config run end to end in a copy of the workflow."""
+    """The smoke config end to end in a copy of the workflow, run with the README's command, which is
+    refused a second time while running, SIGKILLed in the middle of training, and rerun unchanged."""
     work = tmp_path_factory.mktemp("smoke")
     for item in ("Snakefile", "workflow", "config", "profiles", "benchmarks"):
         source = ROOT / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, work / item)
-    result = snakemake("--cores", "2", "--configfile", "config/smoke.yaml", cwd=work, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with open(work.parent / "first_run.log", "w") as log:
+        first = subprocess.Popen([*LOCKED, *SMOKE], cwd=work, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    try:
+        _wait_for(lambda: (work / ".snakemake" / "locks").is_dir(), first)
+        # two runs at once: the README command and a DVC stage command are refused, and start nothing
+        for command in ([*LOCKED, *SMOKE], [*LOCKED, "grid", "--configfile", "config/smoke.yaml"]):
+            started = time.monotonic()
+            second = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=120)
+            assert second.returncode == 75, second.stdout + second.stderr
+            assert second.stderr.startswith("error: another run of this project is in progress (pid "), second.stderr
+            assert len(second.stderr.strip().splitlines()) == 1 and time.monotonic() - started < 30
+        checkpoints = lambda: list((work / "results" / "cells").glob("*/checkpoint.pt"))  # noqa: E731
+        _wait_for(lambda: bool(checkpoints()), first)
+        os.killpg(first.pid, signal.SIGKILL)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    interrupted = sorted(p.parent.name for p in checkpoints())
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in (work / "results" / "cells").glob("*/metrics.json")}
+    assert interrupted and any((work / ".snakemake" / "locks").iterdir())  # a stale Snakemake lock is left
+    rerun = subprocess.run([*LOCKED, *SMOKE], cwd=work, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "note: removing a stale Snakemake lock" in rerun.stderr
+    # nothing that had finished ran twice
+    assert {c: (work / "results" / "cells" / c / "metrics.json").stat().st_mtime_ns for c in finished} == finished
+    (work.parent / "interrupted.json").write_text(json.dumps(interrupted))
     return work
+
+
+def test_killed_run_ends_with_the_numbers_of_an_uninterrupted_one(smoke_run, tmp_path, monkeypatch):
+    from surrogate_study.study import plan_studies
+    from surrogate_study.training import train_cells
+
+    interrupted = set(json.loads((smoke_run.parent / "interrupted.json").read_text()))
+    plan = plan_studies(yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text()))
+    jobs = [cells for cells in plan.jobs.values() if interrupted & set(cells)]
+    assert jobs
+    monkeypatch.chdir(smoke_run)  # the configs name data/processed/... relative to the workflow
+    for cells in jobs:
+        configs = [yaml.safe_load((smoke_run / "results" / "cells" / c / "config.yaml").read_text()) for c in cells]
+        uninterrupted = train_cells(configs, [tmp_path / c for c in cells], progress=False)
+        for cell, reference in zip(cells, uninterrupted):
+            resumed = json.loads((smoke_run / "results" / "cells" / cell / "metrics.json").read_text())
+            drop = ("wall_time_s",)
+            assert {k: v for k, v in resumed.items() if k not in drop} == \
+                json.loads(json.dumps({k: v for k, v in reference.items() if k not in drop})), cell
+            assert not (smoke_run / "results" / "cells" / cell / "checkpoint.pt").exists()
+
+
+INTERMEDIATES = {  # one of each kind -> the rule that rebuilds it
+    "results/studies/shape.csv": "aggregate_study",
+    "results/studies/scale_history.csv": "aggregate_study",
+    "results/figure_data/fig1_rasters.csv": "randman_examples",
+    "results/figure_data/fig2_traces.csv": "network_traces",
+    "data/processed/mnist5k.npz": "preprocess_dataset",
+}
+
+
+def test_deleted_intermediates_are_rebuilt(smoke_run, tmp_path):
+    kept = {}
+    for k, intermediate in enumerate(INTERMEDIATES):
+        kept[intermediate] = tmp_path / f"{k}_{Path(intermediate).name}"
+        shutil.move(smoke_run / intermediate, kept[intermediate])  # keeps the modification time
+    try:
+        result = snakemake("-n", "--configfile", "config/smoke.yaml", cwd=smoke_run)
+        assert result.returncode == 0, result.stderr[-2000:]
+        output = result.stdout + result.stderr
+        jobs = planned_jobs(output)
+        assert jobs.get("aggregate_study", 0) >= 2, jobs
+        for rule in ("randman_examples", "network_traces", "preprocess_dataset"):
+            assert jobs.get(rule) == 1, (rule, jobs)
+        for intermediate in INTERMEDIATES:
+            assert intermediate in output
+    finally:
+        for intermediate, saved in kept.items():
+            shutil.move(saved, smoke_run / intermediate)
+    result = snakemake("-n", "--configfile", "config/smoke.yaml", cwd=smoke_run)
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_a_truncated_cell_output_is_named_by_the_job_that_reads_it(smoke_run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(smoke_run, work, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
+    cell = sorted((work / "results" / "cells").iterdir())[0]
+    metrics = cell / "metrics.json"
+    mtime = metrics.stat().st_mtime_ns
+    metrics.write_text(metrics.read_text()[:200])
+    os.utime(metrics, ns=(mtime, mtime))
+    study = next(name for name in ("shape", "sg_vs_true", "tasks", "scale", "scale_depth", "scale_recurrent",
+                                   "sparsity", "shape_control")
+                 if cell.name in (work / "results" / "studies" / f"{name}.csv").read_text())
+    (work / "results" / "studies" / f"{study}.csv").unlink()
+    result = snakemake(f"results/studies/{study}.csv", "--cores", "1", "--configfile", "config/smoke.yaml", cwd=work)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"error: results/cells/{cell.name}/metrics.json: truncated or invalid JSON" in output
+    assert "JSONDecodeError" not in output
 
 
 def test_smoke_run_renders_every_figure_table_and_report(smoke_run):

@@ -15,12 +15,22 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import torch
 
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+class CorruptFileError(ValueError):
+    """An input file that exists but cannot be used (truncated, invalid); the message is one line
+    that names the file, what is wrong and the command that rebuilds it."""
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> None:
+    """Call ``write(temporary)`` on a file beside ``path``, then rename it to ``path``.
+
+    The file gets the usual mode (0666 minus the umask, 0644 typically) like any other output.
+    ``suffix`` ends the temporary name, for writers that choose the format by extension (matplotlib).
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(handle)
     umask = os.umask(0)
     os.umask(umask)
@@ -37,7 +47,7 @@ def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
-    _write_atomically(Path(path), lambda tmp: tmp.write_text(text))
+    write_atomically(path, lambda tmp: tmp.write_text(text))
 
 
 def finite_or_none(value: Any) -> Any:
@@ -65,6 +75,12 @@ def write_csv_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]], column
     write_text_atomic(path, buffer.getvalue())
 
 
+def write_frame_atomic(path: str | Path, frame: Any, **to_csv: Any) -> None:
+    """``frame.to_csv(path, index=False, **to_csv)`` atomically (a pandas DataFrame)."""
+    write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, **to_csv))
+
+
 def torch_save_atomic(path: str | Path, obj: Any) -> None:
     """``torch.save`` to ``path`` atomically."""
-    _write_atomically(Path(path), lambda tmp: torch.save(obj, tmp))
+    import torch  # only here: figure scripts import this module without needing torch
+    write_atomically(path, lambda tmp: torch.save(obj, tmp))

@@ -1,8 +1,10 @@
 """Command line: ``python -m surrogate_study train [--config run.yaml] --out DIR``.
 
-Without ``--config`` the paper's default Randman network is trained. A bad config
-fails with a one-line message and exit code 2 before any training starts; a diverged
-run exits 0 with ``status: diverged`` in ``metrics.json``.
+Without ``--config`` the paper's default Randman network is trained. A bad config (also an
+empty file, a directory, a YAML syntax error with its line and column), an ``--out`` that
+cannot be created or written, or a missing dataset file fails with a one-line message and
+exit code 2 before any training starts, leaving no folder behind; a diverged run exits 0
+with ``status: diverged`` in ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-from typing import Optional, Sequence
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
+from .atomic import CorruptFileError
 from .config import ConfigError, load_config
 from .surrogates import surrogate_names
 
@@ -45,9 +51,14 @@ def _parser() -> argparse.ArgumentParser:
 def _show(paths: Sequence[str]) -> int:
     """Print one line per run: status, best epoch, validation and test accuracy."""
     print(f"{'run':40s} {'status':9s} {'best':>4s} {'valid':>6s} {'test':>6s}")
+    from .aggregate import read_metrics
+
     for path in paths:
-        with open(path) as handle:
-            metrics = json.load(handle)
+        try:
+            metrics = read_metrics(path)
+        except CorruptFileError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         fmt = lambda value: "-" if value is None else f"{value:.3f}"  # noqa: E731
         print(f"{path:40s} {metrics['status']:9s} {str(metrics['best_epoch']):>4s} "
               f"{fmt(metrics['valid_accuracy']):>6s} {fmt(metrics['test_accuracy']):>6s}")
@@ -71,6 +82,49 @@ def _prepare(dataset: str, raw: Optional[str], out: Optional[str]) -> int:
     return 0
 
 
+def prepare_out(out: str | Path) -> list[Path]:
+    """Create ``out`` (and missing parents) and prove it writable; returns the folders created.
+
+    Raises :class:`ConfigError` (one line) when a path component is a file, a folder cannot be
+    created, or no file can be written in ``out``; folders created here are removed again then.
+    """
+    out = Path(out)
+    missing = [p for p in (out, *out.parents) if not p.exists()][::-1]  # outermost first
+    for existing in (p for p in (out, *out.parents) if p.exists()):
+        if not existing.is_dir():
+            raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
+        break
+    created: list[Path] = []
+    try:
+        for folder in missing:
+            folder.mkdir()
+            created.append(folder)
+        handle, probe = tempfile.mkstemp(prefix=".write-test.", dir=out)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        remove_created(created)
+        raise ConfigError(f"--out {out}: not writable ({error.strerror or error})") from None
+    return created
+
+
+def remove_created(created: Sequence[Path]) -> None:
+    """Remove the folders :func:`prepare_out` created, innermost first, if they are still empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _check_dataset_file(config: Mapping[str, Any]) -> None:
+    path = config["dataset"].get("path")
+    if path is not None and not Path(path).is_file():
+        name = config["dataset"]["name"]
+        raise ConfigError(f"config error at dataset.path: {path} does not exist; make it with "
+                          f"`python -m surrogate_study prepare {name}` (or `snakemake {path}`)")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -82,15 +136,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _show(args.metrics)
     if args.command == "prepare":
         return _prepare(args.dataset, args.raw, args.out)
+    created: list[Path] = []
     try:
         config = load_config(args.config)
         if args.command == "config":
             print(yaml.safe_dump(config, sort_keys=False), end="")
             return 0
+        _check_dataset_file(config)
+        created = prepare_out(args.out)
         from .training import train  # heavy imports only when training
 
         metrics = train(config, args.out, progress=args.progress)
-    except (ConfigError, FileNotFoundError) as error:
+    except (ConfigError, FileNotFoundError, CorruptFileError) as error:
+        remove_created(created)
         print(f"error: {error}", file=sys.stderr)
         return 2
     summary = {k: metrics[k] for k in ("status", "best_epoch", "valid_accuracy", "test_accuracy", "wall_time_s")}

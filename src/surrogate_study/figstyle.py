@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .atomic import write_atomically  # noqa: E402
+
 SHAPE_ORDER = ["superspike", "sigmoid", "esser", "constant", "true"]
 SHAPE_LABELS = {"superspike": "SuperSpike", "sigmoid": "Sigmoid′", "esser": "Esser", "constant": "constant",
                 "true": "true gradient"}
@@ -53,8 +55,7 @@ def note(ax: plt.Axes, text: str) -> None:
 
 
 def save(fig: plt.Figure, pdf_path: str, png_path: str) -> None:
-    """Write the figure as PDF and PNG (atomically enough: matplotlib writes each file whole)."""
+    """Write the figure as PDF and PNG, each atomically (a killed job leaves no half-written figure)."""
     for path in (pdf_path, png_path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+        write_atomically(path, fig.savefig, suffix=Path(path).suffix)
     plt.close(fig)

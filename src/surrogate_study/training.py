@@ -19,7 +19,10 @@ Robustness:
   epoch and removed when the run ends; a rerun with the same configs resumes from it and
   ends with the same numbers as an uninterrupted run;
 - all randomness comes from local generators seeded by ``seed`` (weights) and
-  (``seed``, epoch) (data order).
+  (``seed``, epoch) (data order);
+- threads: torch's intra-op pool and numba's parallel kernels both get the job's ``threads``
+  (:func:`pin_threads`), re-applied every epoch (numba's OpenMP layer resets the OpenMP
+  thread count torch reads); ``metrics.json`` records the largest count seen in use.
 """
 
 from __future__ import annotations
@@ -77,6 +80,35 @@ def select_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("config error at device: value 'cuda' is not allowed here: CUDA is not available")
     return torch.device(name)
+
+
+def pin_threads(threads: Optional[int]) -> int:
+    """Give torch and numba the same thread count n (``threads``, or torch's current count when None).
+
+    numba's parallel kernels otherwise run with numba's own default (all cores), and its OpenMP
+    layer sets the process's OpenMP thread count — which is what torch uses — to that value.
+    numba's count is capped at its pool size (``NUMBA_NUM_THREADS``). Returns n.
+    """
+    n = torch.get_num_threads() if threads is None else threads
+    torch.set_num_threads(n)
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a dependency; the reference backend works without it
+        return n
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    return n
+
+
+def threads_in_use() -> dict[str, int]:
+    """The thread counts torch and numba would use now."""
+    counts = {"torch": torch.get_num_threads()}
+    try:
+        import numba
+
+        counts["numba"] = numba.get_num_threads()
+    except ImportError:  # pragma: no cover
+        pass
+    return counts
 
 
 def shared_part(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -242,8 +274,8 @@ class CellTrainer:
                     f"{', '.join('.'.join(p) for p in PER_CELL_KEYS)}; train them separately"
                 )
         self.configs, self.out_dirs = list(configs), list(out_dirs)
-        if first["threads"] is not None:
-            torch.set_num_threads(first["threads"])
+        self.threads = pin_threads(first["threads"])
+        self.threads_seen: dict[str, int] = {}
         self.device = select_device(first["device"])
         self.training = first["training"]
         self.splits = load_splits(first["dataset"])
@@ -269,6 +301,7 @@ class CellTrainer:
 
     def train_epoch(self, epoch: int) -> list[Optional[dict[str, float]]]:
         """One pass over the training split; per cell its loss/accuracy, None when it diverged."""
+        pin_threads(self.threads)
         self.model.train()
         data, batch_size, cells = self.splits.train, self.training["batch_size"], self.cells
         orders = [epoch_order(c["seed"], epoch, len(data)) for c in self.configs]
@@ -293,6 +326,7 @@ class CellTrainer:
             self.optimizer.zero_grad()
             losses[active.to(self.device)].sum().backward()
             self.optimizer.step()
+            self.optimizer.clear_frozen()  # the graph is freed: zeroing diverged cells is safe now
             size = len(batches[0])
             loss_sum += losses.detach().double().cpu().nan_to_num() * size
             reg_sum += regularization.detach().double().cpu().nan_to_num() * size
@@ -300,6 +334,7 @@ class CellTrainer:
         for k in self.active():
             if not all(bool(torch.isfinite(p[k]).all()) for p in self.model.parameters()):
                 self._mark_diverged(k, epoch)
+        self.optimizer.clear_frozen()  # no backward of this epoch is still to come
         n = len(data)
         return [
             {"train_loss": float(loss_sum[k]) / n, "train_regularization": float(reg_sum[k]) / n,
@@ -310,9 +345,12 @@ class CellTrainer:
 
     def record_epoch(self, epoch: int, train_stats: Sequence[Optional[Mapping[str, float]]]) -> list[Optional[dict]]:
         """Evaluate, append history rows and update each cell's best epoch."""
+        self._note_threads()
+        pin_threads(self.threads)
         eval_batch = self.training["eval_batch_size"]
         valid = evaluate(self.model, self.splits.valid, eval_batch, self.device)
         test = evaluate(self.model, self.splits.test, eval_batch, self.device)
+        self._note_threads()
         rows: list[Optional[dict]] = []
         for k, state in enumerate(self.states):
             if train_stats[k] is None:
@@ -333,6 +371,11 @@ class CellTrainer:
                 }
                 state.best_weights = _cell_weights(self.model, k)
         return rows
+
+    def _note_threads(self) -> None:
+        """Remember the largest thread counts seen in use (what metrics.json records)."""
+        for name, count in threads_in_use().items():
+            self.threads_seen[name] = max(count, self.threads_seen.get(name, 0))
 
     def dataset_info(self) -> dict[str, int]:
         """Inputs, time steps, classes and split sizes of the data actually trained on."""
@@ -378,7 +421,7 @@ class CellTrainer:
         all_metrics = []
         for k, (config, out_dir, state) in enumerate(zip(self.configs, self.out_dirs, self.states)):
             metrics = _metrics(config, self.device, state, self.next_epoch, wall_time_s, self.cells,
-                               self.dataset_info())
+                               self.dataset_info(), self.threads_seen or threads_in_use())
             write_csv_atomic(out_dir / HISTORY_NAME, state.history, history_columns(len(config["model"]["hidden"])))
             if config["training"]["save_model"]:
                 # the best epoch's weights; a run that diverged before any epoch keeps its (zeroed) weights
@@ -445,7 +488,8 @@ def train(
 
 
 def _metrics(config: Mapping[str, Any], device: torch.device, state: CellState, epochs_completed: int,
-             wall_time_s: float, cells: int, dataset_info: Mapping[str, int]) -> dict[str, Any]:
+             wall_time_s: float, cells: int, dataset_info: Mapping[str, int],
+             threads: Mapping[str, int]) -> dict[str, Any]:
     best = state.best or {}
     n_layers = len(config["model"]["hidden"])
     return {
@@ -462,7 +506,8 @@ def _metrics(config: Mapping[str, Any], device: torch.device, state: CellState, 
         "silent_fraction": best.get("silent_fraction", [None] * n_layers),
         "seed": config["seed"],
         "device": str(device),
-        "threads": torch.get_num_threads(),
+        "threads": threads["torch"],  # the largest torch thread count seen in use during the run
+        "numba_threads": threads.get("numba"),
         "cells_trained_together": cells,
         "wall_time_s": round(wall_time_s, 3),
         "versions": {

@@ -83,6 +83,8 @@ def figure_outputs(name):
 
 
 def final_targets():
+    """Default target: the figures, tables and report, and the intermediates they are made from (study
+    tables, figure data, processed datasets), so that a deleted intermediate is rebuilt."""
     return [f for name in FIGURES for f in figure_outputs(name)] + [
         "figures/table1.md",
         "figures/table1.tex",
@@ -90,7 +92,17 @@ def final_targets():
         "results/benchmarks.csv",
         "results/metrics.json",
         "figures/report.html",
-    ]
+    ] + intermediate_targets()
+
+
+def intermediate_targets():
+    """Study tables and histories, figure data and processed datasets (rebuilt when missing)."""
+    return (
+        all_study_tables()
+        + expand("results/studies/{study}_history.csv", study=list(PLAN.studies))
+        + figure_data_files()
+        + all_processed_files()
+    )
 
 
 def declared_real_datasets():

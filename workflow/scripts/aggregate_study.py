@@ -5,20 +5,25 @@ import sys
 
 import pandas as pd
 
-from surrogate_study.aggregate import cell_row, history_frame
+from surrogate_study.aggregate import cell_row, history_frame, read_metrics
+from surrogate_study.atomic import CorruptFileError, write_frame_atomic
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 rows = json.loads(snakemake.params.rows)
-table = pd.DataFrame([
-    cell_row(json.load(open(path)), labels)
-    for labels, path in zip(rows, snakemake.input.metrics)
-])
-history = pd.concat(
-    [history_frame(path, labels["cell"]) for labels, path in zip(rows, snakemake.input.history)],
-    ignore_index=True,
-)
-table.to_csv(snakemake.output.table, index=False)
-history.to_csv(snakemake.output.history, index=False)
+try:  # every input checked where it is read: a corrupt file is one line naming it
+    metrics = [read_metrics(path) for path in snakemake.input.metrics]
+    table = pd.DataFrame([cell_row(m, labels) for m, labels in zip(metrics, rows)])
+    history = pd.concat(
+        [history_frame(path, labels["cell"], m["epochs_completed"])
+         for labels, path, m in zip(rows, snakemake.input.history, metrics)],
+        ignore_index=True,
+    )
+except CorruptFileError as error:
+    print(f"error: {error}", file=sys.stderr)
+    print(f"error: {error}", file=sys.__stderr__)
+    sys.exit(1)
+write_frame_atomic(snakemake.output.table, table)
+write_frame_atomic(snakemake.output.history, history)
 print(f"{len(table)} cells, {len(history)} history rows", file=sys.stderr)

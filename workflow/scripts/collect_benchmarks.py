@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from surrogate_study.atomic import write_frame_atomic
+
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
@@ -18,5 +20,5 @@ for path in snakemake.input:
     frames.append(frame)
 table = pd.concat(frames, ignore_index=True)
 table["s_per_cell"] = table["s"] / table["cells"]
-table.to_csv(snakemake.output[0], index=False)
+write_frame_atomic(snakemake.output[0], table)
 print(f"{len(table)} jobs, {table['s'].sum():.0f} s of training", file=sys.stderr)

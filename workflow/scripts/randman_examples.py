@@ -2,11 +2,13 @@
 
 import sys
 
+from surrogate_study.atomic import write_frame_atomic
 from surrogate_study.figure_data import manifold_table, raster_table
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 dataset = snakemake.params.dataset
-manifold_table(snakemake.params.alphas, spectrum=dataset["spectrum"], max_terms=dataset["max_terms"],
-               precision=dataset["precision"]).to_csv(snakemake.output.manifolds, index=False)
-raster_table(dataset).to_csv(snakemake.output.rasters, index=False)
+write_frame_atomic(snakemake.output.manifolds,
+                   manifold_table(snakemake.params.alphas, spectrum=dataset["spectrum"], max_terms=dataset["max_terms"],
+                                  precision=dataset["precision"]))
+write_frame_atomic(snakemake.output.rasters, raster_table(dataset))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from surrogate_study.atomic import write_text_atomic
+from surrogate_study.atomic import CorruptFileError, write_text_atomic
 from surrogate_study.training import train_cells
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -17,5 +17,11 @@ configs = [dict(c, threads=c["threads"] or snakemake.threads) for c in snakemake
 out_dirs = [Path(m).parent for m in snakemake.output.metrics]
 for config, out_dir in zip(configs, out_dirs):
     write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-for metrics, out_dir in zip(train_cells(configs, out_dirs, progress=True), out_dirs):
+try:
+    all_metrics = train_cells(configs, out_dirs, progress=True)
+except CorruptFileError as error:  # e.g. a truncated data/processed/*.npz: one line naming it
+    logging.error("%s", error)
+    print(f"error: {error}", file=sys.__stderr__)
+    sys.exit(1)
+for metrics, out_dir in zip(all_metrics, out_dirs):
     logging.info("%s: status %s, test accuracy %s", out_dir.name, metrics["status"], metrics["test_accuracy"])
