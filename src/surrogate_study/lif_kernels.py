@@ -110,6 +110,8 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
             _surrogate_row(code, u_row, theta, beta, gain, sigma)
             if has_grad_spikes:
                 gs[:] = grad_spikes[cell, n, start:stop]
+            else:
+                gs[:] = zero  # gS[n] starts from ĝS[n] = 0 at every step
             if reset:
                 for j in range(width):
                     gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
