@@ -64,6 +64,13 @@ def leaky_readout_cells(input_current: Tensor, params: LIFParameters) -> Tensor:
     return torch.matmul(kernel, input_current.reshape(cells, steps, -1)).view(input_current.shape)
 
 
+def leaky_readout_sample_major(input_current: Tensor, params: LIFParameters) -> Tensor:
+    """U_out [K, B, T, C] of the leaky readout for F_out [K, B, T, C]: U_out[k, b] = K_out F_out[k, b]."""
+    steps = input_current.shape[2]
+    kernel = _readout_matrix_cpu(steps, params.decay_syn, params.decay_readout)
+    return torch.matmul(kernel.to(dtype=input_current.dtype, device=input_current.device), input_current)
+
+
 @dataclass(frozen=True)
 class CellSurrogates:
     """The surrogates of K cells, evaluated on [K, ...] tensors in as few calls as possible."""
@@ -252,3 +259,170 @@ def fused_lif_cells(
         return FeedForwardLIFKernel.apply(feedforward.contiguous(), params, cell_surrogates, differentiable_reset)
     return LIFTimeLoop.apply(feedforward.contiguous(), recurrent_weight, params, cell_surrogates,
                              differentiable_reset, propagate)
+
+
+def _numba_threads() -> None:
+    """Run the compiled kernels on as many threads as torch (the job's ``threads``)."""
+    lif_kernels.numba.set_num_threads(max(1, min(torch.get_num_threads(), lif_kernels.numba.config.NUMBA_NUM_THREADS)))
+
+
+class EventLIFLayer(torch.autograd.Function):
+    """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V.
+
+    The compiled kernels of :mod:`surrogate_study.lif_kernels` (``layer_*``): input current from the
+    non-zero inputs only, recurrent current from the spikes only. Backward, with G = ∂L/∂F [K, B, T, N]
+    from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`):
+
+        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k (over spikes),  ∂L/∂X_k = G_k W_kᵀ.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor], params: LIFParameters,
+                surrogates: CellSurrogates, differentiable_reset: tuple[bool, ...],
+                propagate_recurrent: tuple[bool, ...]):  # type: ignore[override]
+        cells, neurons = weight.shape[0], weight.shape[2]
+        batch, steps = inputs.shape[1:3]
+        shape = (cells, batch, steps, neurons)
+        membrane, spikes = weight.new_empty(shape), weight.new_empty(shape)
+        store_current = any(differentiable_reset)
+        current = weight.new_empty(shape) if store_current else weight.new_empty((1, 1, 1, 1))
+        recurrent = recurrent_weight is not None
+        v = recurrent_weight.detach() if recurrent else weight.new_empty((1, 1, 1))
+        _numba_threads()
+        lif_kernels.layer_forward_kernel(
+            inputs.detach().numpy(), weight.detach().numpy(), v.numpy(), recurrent, store_current,
+            params.decay_mem, params.decay_syn, params.threshold, membrane.numpy(), current.numpy(), spikes.numpy(),
+        )
+        ctx.save_for_backward(inputs, weight, recurrent_weight, membrane, current, spikes)
+        ctx.params, ctx.surrogates = params, surrogates
+        ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
+        ctx.set_materialize_grads(False)
+        return spikes, membrane
+
+    @staticmethod
+    def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor]):  # type: ignore[override]
+        inputs, weight, recurrent_weight, membrane, current, spikes = ctx.saved_tensors
+        params: LIFParameters = ctx.params
+        cell_surrogates = ctx.surrogates.surrogates
+        recurrent = recurrent_weight is not None
+        dummy = np.zeros((1, 1, 1, 1), dtype=membrane.numpy().dtype)
+        weight_t = (recurrent_weight.detach().transpose(1, 2).contiguous() if recurrent
+                    else membrane.new_empty((1, 1, 1)))
+        propagates = [p and recurrent for p in ctx.propagate_recurrent]
+        grad_current = torch.empty_like(membrane)
+        _numba_threads()
+        lif_kernels.layer_backward_kernel(
+            membrane.numpy(), current.numpy(), spikes.numpy(),
+            grad_spikes.contiguous().numpy() if grad_spikes is not None else dummy,
+            grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
+            grad_spikes is not None, grad_membrane is not None,
+            weight_t.numpy(), np.array(propagates, dtype=np.bool_),
+            np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
+            np.array([s.beta for s in cell_surrogates], dtype=np.float64),
+            np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
+            np.array(ctx.differentiable_reset, dtype=np.bool_),
+            params.decay_mem, params.decay_syn, params.threshold,
+            grad_current.numpy(),
+        )
+        grad_inputs = grad_weight = grad_recurrent = None
+        if ctx.needs_input_grad[0]:
+            cells, batch, steps, neurons = grad_current.shape
+            grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight.transpose(1, 2))
+            grad_inputs = grad_inputs.view(cells, batch, steps, -1)
+            if inputs.shape[0] == 1 and cells > 1:
+                grad_inputs = grad_inputs.sum(0, keepdim=True)
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.empty_like(weight)
+            lif_kernels.event_weight_gradient(inputs.detach().numpy(), grad_current.numpy(), grad_weight.numpy())
+        if recurrent and ctx.needs_input_grad[2]:
+            grad_recurrent = torch.empty_like(recurrent_weight)
+            lif_kernels.event_weight_gradient(spikes.numpy(), grad_current.numpy(), grad_recurrent.numpy())
+        return grad_inputs, grad_weight, grad_recurrent, None, None, None, None
+
+
+def lif_layer_cells(
+    inputs: Tensor,
+    weight: Tensor,
+    params: LIFParameters,
+    surrogates: Sequence[Surrogate],
+    recurrent_weight: Optional[Tensor] = None,
+    detach_reset: Sequence[bool] | bool = True,
+    detach_recurrent: Sequence[bool] | bool = False,
+    use_kernel: bool = True,
+) -> tuple[Tensor, Tensor]:
+    """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P] (spikes or counts,
+    shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N].
+
+    On the CPU with known surrogate shapes: :class:`EventLIFLayer` (event-driven compiled kernels);
+    elsewhere (CUDA, or ``use_kernel`` False) F = X W by one GEMM per cell and :class:`LIFTimeLoop`.
+    """
+    cells = weight.shape[0]
+    per_cell = lambda value: [value] * cells if isinstance(value, bool) else list(value)  # noqa: E731
+    surrogates = list(surrogates)
+    cell_surrogates = CellSurrogates(tuple(surrogates if len(surrogates) == cells else surrogates * cells))
+    differentiable_reset = tuple(not d for d in per_cell(detach_reset))
+    propagate = tuple(not d for d in per_cell(detach_recurrent))
+    inputs = inputs.to(weight.dtype)
+    if (use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
+            and all(s.shape in lif_kernels.KERNEL_SHAPES for s in cell_surrogates.surrogates)):
+        return EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, params, cell_surrogates,
+                                   differentiable_reset, propagate)
+    from .cell_matmul import cell_matmul
+
+    batch, steps = inputs.shape[1:3]
+    rows = inputs.transpose(1, 2).reshape(inputs.shape[0], steps * batch, -1)  # [K or 1, T·B, P]
+    feedforward = cell_matmul(rows, weight).view(cells, steps, batch, -1)
+    spikes, membrane = LIFTimeLoop.apply(feedforward.contiguous(), recurrent_weight, params, cell_surrogates,
+                                         differentiable_reset, propagate)
+    return spikes.transpose(1, 2), membrane.transpose(1, 2)
+
+
+class EventReadout(torch.autograd.Function):
+    """U_out [K, B, T, C] of the leaky readout of spikes S [K or 1, B, T, N] through W_out [K, N, C]
+    (``lif_kernels.readout_*``: current from the spikes only, the filter as a recursion). Backward:
+    ∂L/∂S = G W_outᵀ, ∂L/∂W_out = Σ Sᵀ G over spikes, with G = ∂L/∂F_out from the adjoint recursion."""
+
+    @staticmethod
+    def forward(ctx, spikes: Tensor, weight: Tensor, params: LIFParameters):  # type: ignore[override]
+        batch, steps = spikes.shape[1:3]
+        readout = weight.new_empty((weight.shape[0], batch, steps, weight.shape[2]))
+        _numba_threads()
+        lif_kernels.readout_forward_kernel(spikes.detach().numpy(), weight.detach().numpy(), params.decay_syn,
+                                           params.decay_readout, readout.numpy())
+        ctx.save_for_backward(spikes, weight)
+        ctx.params = params
+        return readout
+
+    @staticmethod
+    def backward(ctx, grad_readout: Tensor):  # type: ignore[override]
+        spikes, weight = ctx.saved_tensors
+        params: LIFParameters = ctx.params
+        cells, batch, steps, _ = grad_readout.shape
+        grad_current = torch.empty_like(grad_readout)
+        needs_spikes = ctx.needs_input_grad[0]
+        grad_spikes = weight.new_empty((cells, batch, steps, weight.shape[1]) if needs_spikes else (1, 1, 1, 1))
+        _numba_threads()
+        lif_kernels.readout_backward_kernel(
+            grad_readout.contiguous().numpy(), weight.detach().transpose(1, 2).contiguous().numpy(),
+            params.decay_syn, params.decay_readout, grad_current.numpy(), grad_spikes.numpy(), needs_spikes,
+        )
+        if needs_spikes and spikes.shape[0] == 1 and cells > 1:
+            grad_spikes = grad_spikes.sum(0, keepdim=True)
+        grad_weight = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = torch.empty_like(weight)
+            lif_kernels.event_weight_gradient(spikes.detach().numpy(), grad_current.numpy(), grad_weight.numpy())
+        return grad_spikes if needs_spikes else None, grad_weight, None
+
+
+def leaky_readout_of_spikes(spikes: Tensor, weight: Tensor, params: LIFParameters, use_kernel: bool = True) -> Tensor:
+    """U_out [K, B, T, C] for spikes [K or 1, B, T, N] and W_out [K, N, C]: :class:`EventReadout` on the CPU,
+    elsewhere one GEMM per cell and the filter matmul (:func:`leaky_readout_sample_major`)."""
+    spikes = spikes.to(weight.dtype)
+    if use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64):
+        return EventReadout.apply(spikes.contiguous(), weight, params)
+    from .cell_matmul import cell_matmul
+
+    batch, steps = spikes.shape[1:3]
+    current = cell_matmul(spikes.reshape(spikes.shape[0], batch * steps, -1), weight)
+    return leaky_readout_sample_major(current.view(weight.shape[0], batch, steps, -1), params)

@@ -122,3 +122,192 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
                 gi[j] = lam_s * gi[j] + leak * carried
             if has_grad_membrane:
                 gu += grad_membrane[cell, n, start:stop]
+
+
+# --- Event-driven layer kernels, sample-major [K, B, T, N] -------------------------------------------
+#
+# One parallel task per (cell, sample) walks that sample's time steps with the layer state in
+# registers/L1. The input current is built from events: at step n the weight rows of the inputs
+# that are non-zero are added, I[n+1] = λ_s I[n] + Σ_{p: X[n,p] ≠ 0} X[n,p] W[p] (+ Σ_{j: S[n,j]=1} V[j]),
+# so a spike train that is ~1 % dense costs ~1 % of the dense GEMM X W, and recurrent layers never
+# form S[n] V densely. The backward kernel adds the recurrent term gI[n+1] Vᵀ of the spikes' gradient
+# as row updates gS += gI[n+1][c] Vᵀ[c] (no reduction, so it vectorises without reordering sums).
+
+
+@numba.njit(parallel=True, cache=True)
+def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, store_current,
+                         decay_mem, decay_syn, threshold, membrane, current, spikes):
+    """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] of a LIF layer driven by
+    inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent weights V [K, N, N] when ``recurrent``."""
+    cells, batch, steps, neurons = membrane.shape
+    n_in = inputs.shape[3]
+    shared = inputs.shape[0] == 1
+    lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
+    leak, one, zero = _as(1.0 - decay_mem, membrane), _as(1.0, membrane), _as(0.0, membrane)
+    for task in numba.prange(cells * batch):
+        cell, sample = task // batch, task % batch
+        source = 0 if shared else cell
+        u = np.zeros(neurons, dtype=membrane.dtype)
+        i = np.zeros(neurons, dtype=membrane.dtype)
+        for n in range(steps):
+            u_row, s_row = membrane[cell, sample, n], spikes[cell, sample, n]
+            if store_current:
+                i_row = current[cell, sample, n]
+                for j in range(neurons):
+                    i_row[j] = i[j]
+            for j in range(neurons):
+                u_row[j] = u[j]
+                spiking = u[j] > theta
+                s_row[j] = one if spiking else zero
+                u_next = lam_m * u[j] + leak * i[j]
+                u[j] = zero if spiking else u_next
+                i[j] = lam_s * i[j]
+            x_row = inputs[source, sample, n]
+            for p in range(n_in):
+                x = x_row[p]
+                if x != zero:
+                    w = weight[cell, p]
+                    for j in range(neurons):
+                        i[j] += x * w[j]
+            if recurrent:
+                for p in range(neurons):
+                    if s_row[p] != zero:
+                        v = recurrent_weight[cell, p]
+                        for j in range(neurons):
+                            i[j] += v[j]
+
+
+@numba.njit(parallel=True, cache=True)
+def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
+                          has_grad_membrane, recurrent_weight_t, propagates, codes, betas, gains, resets,
+                          decay_mem, decay_syn, threshold, grad_current):
+    """Fill ∂L/∂F[n] = gI[n+1] [K, B, T, N] (F: all input current of step n, feed-forward and recurrent).
+    Cell k: surrogate codes[k], betas[k], gains[k], differentiable reset resets[k], and when
+    propagates[k] the recurrent term gS[n] += gI[n+1] Vᵀ with Vᵀ = ``recurrent_weight_t`` [K, N, N]."""
+    cells, batch, steps, neurons = membrane.shape
+    lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
+    leak, zero, half = _as(1.0 - decay_mem, membrane), _as(0.0, membrane), _as(0.5, membrane)
+    for task in numba.prange(cells * batch):
+        cell, sample = task // batch, task % batch
+        code, reset, propagate = codes[cell], resets[cell], propagates[cell]
+        beta, gain = _as(betas[cell], membrane), _as(gains[cell], membrane)
+        gu = np.zeros(neurons, dtype=membrane.dtype)
+        gi = np.zeros(neurons, dtype=membrane.dtype)
+        gs = np.zeros(neurons, dtype=membrane.dtype)
+        sigma = np.empty(neurons, dtype=membrane.dtype)
+        for n in range(steps - 1, -1, -1):
+            u_row, s_row, out = membrane[cell, sample, n], spikes[cell, sample, n], grad_current[cell, sample, n]
+            _surrogate_row(code, u_row, theta, beta, gain, sigma)
+            if has_grad_spikes:
+                gs_row = grad_spikes[cell, sample, n]
+                for j in range(neurons):
+                    gs[j] = gs_row[j]
+            else:
+                for j in range(neurons):
+                    gs[j] = zero
+            if reset:
+                i_row = current[cell, sample, n]
+                for j in range(neurons):
+                    gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
+            if propagate:
+                vt = recurrent_weight_t[cell]
+                for c in range(neurons):
+                    g = gi[c]
+                    if g != zero:
+                        for j in range(neurons):
+                            gs[j] += g * vt[c, j]
+            for j in range(neurons):
+                out[j] = gi[j]
+                carried = zero if s_row[j] > half else gu[j]
+                gu[j] = lam_m * carried + sigma[j] * gs[j]
+                gi[j] = lam_s * gi[j] + leak * carried
+            if has_grad_membrane:
+                gu_row = grad_membrane[cell, sample, n]
+                for j in range(neurons):
+                    gu[j] += gu_row[j]
+
+
+@numba.njit(parallel=True, cache=True)
+def event_weight_gradient(inputs, grad_current, out):
+    """out[k] = Σ_{b,n} X[b,n]ᵀ G[k,b,n] over the non-zero X only; X [K or 1, B, T, P], G [K, B, T, N],
+    out [K, P, N] (overwritten). Sums run in (b, n) order per cell: the same for every K."""
+    cells, batch, steps, neurons = grad_current.shape
+    n_in = inputs.shape[3]
+    shared = inputs.shape[0] == 1
+    zero = _as(0.0, out)
+    for task in numba.prange(cells):
+        cell = np.int64(task)
+        source = np.int64(0) if shared else cell
+        acc = out[cell]
+        acc[:, :] = zero
+        for b in range(batch):
+            for n in range(steps):
+                x_row = inputs[source, b, n]
+                g = grad_current[cell, b, n]
+                for p in range(n_in):
+                    x = x_row[p]
+                    if x != zero:
+                        for j in range(neurons):
+                            acc[p, j] += x * g[j]
+
+
+@numba.njit(parallel=True, cache=True)
+def readout_forward_kernel(spikes, weight, decay_syn, decay_out, readout):
+    """U_out [K, B, T, C] of the leaky readout driven by spikes S [K or 1, B, T, N] through W_out [K, N, C]:
+    U_out[n+1] = λ_o U_out[n] + (1 − λ_o) I_out[n],  I_out[n+1] = λ_s I_out[n] + Σ_{j: S[n,j] ≠ 0} S[n,j] W_out[j]."""
+    cells, batch, steps, classes = readout.shape
+    neurons = spikes.shape[3]
+    shared = spikes.shape[0] == 1
+    lam_s, lam_o, leak, zero = (_as(decay_syn, readout), _as(decay_out, readout), _as(1.0 - decay_out, readout),
+                                _as(0.0, readout))
+    for task in numba.prange(cells * batch):
+        cell, sample = task // batch, task % batch
+        source = 0 if shared else cell
+        u = np.zeros(classes, dtype=readout.dtype)
+        i = np.zeros(classes, dtype=readout.dtype)
+        for n in range(steps):
+            out = readout[cell, sample, n]
+            for c in range(classes):
+                out[c] = u[c]
+                u[c] = lam_o * u[c] + leak * i[c]
+                i[c] = lam_s * i[c]
+            s_row = spikes[source, sample, n]
+            for j in range(neurons):
+                s = s_row[j]
+                if s != zero:
+                    w = weight[cell, j]
+                    for c in range(classes):
+                        i[c] += s * w[c]
+
+
+@numba.njit(parallel=True, cache=True)
+def readout_backward_kernel(grad_readout, weight_t, decay_syn, decay_out, grad_current, grad_spikes, has_grad_spikes):
+    """From ĝU_out [K, B, T, C], backwards in time: gI[n] = λ_s gI[n+1] + (1 − λ_o) gU[n+1],
+    gU[n] = ĝU[n] + λ_o gU[n+1]; fills ∂L/∂F_out[n] = gI[n+1] [K, B, T, C] and, when ``has_grad_spikes``,
+    ∂L/∂S[n] = gI[n+1] W_outᵀ [K, B, T, N] as row updates Σ_c gI[c] W_outᵀ[c] (``weight_t`` [K, C, N])."""
+    cells, batch, steps, classes = grad_readout.shape
+    neurons = weight_t.shape[2]
+    lam_s, lam_o, leak, zero = (_as(decay_syn, grad_readout), _as(decay_out, grad_readout),
+                                _as(1.0 - decay_out, grad_readout), _as(0.0, grad_readout))
+    for task in numba.prange(cells * batch):
+        cell, sample = task // batch, task % batch
+        gu = np.zeros(classes, dtype=grad_readout.dtype)
+        gi = np.zeros(classes, dtype=grad_readout.dtype)
+        for n in range(steps - 1, -1, -1):
+            out, g_row = grad_current[cell, sample, n], grad_readout[cell, sample, n]
+            for c in range(classes):
+                out[c] = gi[c]
+            if has_grad_spikes:
+                gs = grad_spikes[cell, sample, n]
+                for j in range(neurons):
+                    gs[j] = zero
+                for c in range(classes):
+                    g = gi[c]
+                    if g != zero:
+                        w = weight_t[cell, c]
+                        for j in range(neurons):
+                            gs[j] += g * w[j]
+            for c in range(classes):
+                gi_next = lam_s * gi[c] + leak * gu[c]
+                gu[c] = g_row[c] + lam_o * gu[c]
+                gi[c] = gi_next

@@ -23,8 +23,7 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .cell_matmul import cell_matmul
-from .fused_lif import fused_lif_cells, leaky_readout_cells
+from .fused_lif import leaky_readout_of_spikes, lif_layer_cells
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .surrogates import Surrogate
 
@@ -124,26 +123,18 @@ class SpikingNetwork(nn.Module):
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def _fused_forward(self, spikes_in: Tensor) -> NetworkOutput:
-        """The fused core, cell-major [K, T, B, N] inside; traces returned as [K, B, T, N] views."""
-        if spikes_in.dim() == 3:  # [B, T, in] shared by all cells
-            batch, steps, _ = spikes_in.shape
-            spikes = spikes_in.transpose(0, 1).reshape(1, steps * batch, -1)
-        else:
-            _, batch, steps, _ = spikes_in.shape
-            spikes = spikes_in.transpose(1, 2).reshape(spikes_in.shape[0], steps * batch, -1)
+        """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`)."""
+        spikes = spikes_in.unsqueeze(0) if spikes_in.dim() == 3 else spikes_in  # [K or 1, B, T, in]
         traces: list[LayerTrace] = []
         for layer in range(self.n_hidden_layers):
-            feedforward = cell_matmul(spikes, self.weights[layer]).view(self.cells, steps, batch, -1)
-            layer_spikes, membrane = fused_lif_cells(
-                feedforward, self.params, self.surrogates,
+            spikes, membrane = lif_layer_cells(
+                spikes, self.weights[layer], self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
                 self.detach_reset, self.detach_recurrent,
             )
-            traces.append(LayerTrace(layer_spikes.transpose(1, 2), membrane.transpose(1, 2)))
-            spikes = layer_spikes.view(self.cells, steps * batch, -1)
-        readout_current = cell_matmul(spikes, self.readout_weight).view(self.cells, steps, batch, -1)
-        readout = leaky_readout_cells(readout_current, self.params)  # [K, T, B, C]
-        return NetworkOutput(readout.max(dim=1).values, readout.transpose(1, 2), traces)
+            traces.append(LayerTrace(spikes, membrane))
+        readout = leaky_readout_of_spikes(spikes, self.readout_weight, self.params)  # [K, B, T, C]
+        return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def forward(self, spikes_in: Tensor) -> NetworkOutput:
         """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell)."""
