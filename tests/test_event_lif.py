@@ -4,6 +4,8 @@ scale and detach flag, feed-forward and recurrent, shared or per-cell inputs, ea
 
 import itertools
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -149,3 +151,22 @@ def test_readout_equals_the_reference_readout(device, shared):
     for a, b in zip(fast, [ref.detach(), s.grad, w.grad]):
         assert a.shape == b.shape
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+def test_dense_cells_equals_the_stacked_dense_batches():
+    from surrogate_study.spike_data import SpikeDataset
+
+    g = np.random.default_rng(0)
+    counts = g.integers(0, 4, size=30)
+    data = SpikeDataset.from_event_arrays(g.integers(0, 12, counts.sum()), g.integers(0, 5, counts.sum()), counts,
+                                          g.integers(0, 3, 30), 12, 5, 3)
+    batches = [torch.as_tensor(g.permutation(30)[:7]) for _ in range(3)]
+    stacked = data.dense_cells(batches)
+    assert stacked.shape == (3, 7, 12, 5) and stacked.sum() > 0
+    for k, batch in enumerate(batches):
+        expected = torch.zeros(7, 12, 5)
+        for row, j in enumerate(batch.tolist()):
+            for e in range(int(data.indptr[j]), int(data.indptr[j + 1])):
+                expected[row, data.times[e], data.units[e]] += 1
+        assert torch.equal(stacked[k], expected)
+        assert torch.equal(data.dense(batch), expected)
