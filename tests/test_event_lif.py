@@ -46,7 +46,7 @@ def reference(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, u
 
 
 def fused(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, use_s=True, use_u=True, use_kernel=True):
-    spikes, membrane = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, detach_recurrent, use_kernel)
+    spikes, membrane, _ = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, detach_recurrent, use_kernel)
     return spikes, use_s * (spikes * up_s).sum() + use_u * (membrane * up_u).sum()
 
 
@@ -170,3 +170,36 @@ def test_dense_cells_equals_the_stacked_dense_batches():
                 expected[row, data.times[e], data.units[e]] += 1
         assert torch.equal(stacked[k], expected)
         assert torch.equal(data.dense(batch), expected)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("recurrent, detach_reset", [(False, True), (False, False), (True, False)])
+def test_layer_with_readout_current_and_spike_counts_equals_the_reference(device, recurrent, detach_reset):
+    """The last layer forms S W_out itself; a loss on it and on spike counts (a gradient that is the same at
+    every step) gives the reference's gradients for X, W, V and W_out."""
+    x, w, v, _, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=7, device=device)
+    g = torch.Generator().manual_seed(8)
+    w_out = torch.randn(2, 6, 4, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
+    up_o = torch.randn(2, 3, 40, 4, generator=g, dtype=torch.float64).to(device)
+    up_c = torch.randn(2, 3, 6, generator=g, dtype=torch.float64).to(device)
+    surrogates = [Surrogate("superspike", 5.0), Surrogate("esser", 2.0, "asymptotic")]
+    leaves = [t for t in (x, w, v, w_out) if t is not None]
+
+    def loss_of(spikes, membrane, readout_current):
+        return ((readout_current * up_o).sum() + (spikes.sum(dim=2).square() * up_c).sum()
+                + 0.1 * (membrane * up_u).sum())
+
+    spikes, membrane, current = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
+                                                readout_weight=w_out)
+    loss_of(spikes, membrane, current).backward()
+    fast = [t.grad.clone() for t in leaves]
+    for t in leaves:
+        t.grad = None
+    traces = [lif_layer_dynamics(x[0] @ w[k] if x.shape[0] == 1 else x[k] @ w[k], PARAMS, surrogates[k],
+                                 None if v is None else v[k], detach_reset, False) for k in range(2)]
+    ref_spikes = torch.stack([t.spikes for t in traces])
+    loss_of(ref_spikes, torch.stack([t.membrane for t in traces]), ref_spikes @ w_out.unsqueeze(1)).backward()
+    assert ref_spikes.sum() > 20 and torch.equal(spikes.detach(), ref_spikes.detach())
+    torch.testing.assert_close(current.detach(), (ref_spikes @ w_out.unsqueeze(1)).detach(), rtol=1e-9, atol=1e-10)
+    for a, t in zip(fast, leaves):
+        torch.testing.assert_close(a, t.grad, rtol=1e-9, atol=1e-10)

@@ -267,47 +267,60 @@ def _numba_threads() -> None:
 
 
 class EventLIFLayer(torch.autograd.Function):
-    """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V.
+    """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V,
+    and (given W_out [K, N, C]) the readout's input current F_out = S W_out [K, B, T, C], else None.
 
     The compiled kernels of :mod:`surrogate_study.lif_kernels` (``layer_*``): input current from the
-    non-zero inputs only, recurrent current from the spikes only. Backward, with G = ∂L/∂F [K, B, T, N]
-    from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`):
+    non-zero inputs only, recurrent and readout current from the spikes only. Backward, with
+    G = ∂L/∂F [K, B, T, N] from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`, with
+    ĝS += ∂L/∂F_out W_outᵀ formed inside the kernel, and a spike-count gradient read once per sample):
 
-        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k (over spikes),  ∂L/∂X_k = G_k W_kᵀ.
+        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k,  ∂L/∂W_out,k = Σ S_kᵀ ∂L/∂F_out,k
+        (over spikes),  ∂L/∂X_k = G_k W_kᵀ.
     """
 
     @staticmethod
-    def forward(ctx, inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor], params: LIFParameters,
-                surrogates: CellSurrogates, differentiable_reset: tuple[bool, ...],
-                propagate_recurrent: tuple[bool, ...]):  # type: ignore[override]
+    def forward(ctx, inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor],
+                readout_weight: Optional[Tensor], params: LIFParameters, surrogates: CellSurrogates,
+                differentiable_reset: tuple[bool, ...], propagate_recurrent: tuple[bool, ...]):  # type: ignore[override]
         cells, neurons = weight.shape[0], weight.shape[2]
         batch, steps = inputs.shape[1:3]
         shape = (cells, batch, steps, neurons)
         membrane, spikes = weight.new_empty(shape), weight.new_empty(shape)
         store_current = any(differentiable_reset)
         current = weight.new_empty(shape) if store_current else weight.new_empty((1, 1, 1, 1))
-        recurrent = recurrent_weight is not None
+        recurrent, has_readout = recurrent_weight is not None, readout_weight is not None
         v = recurrent_weight.detach() if recurrent else weight.new_empty((1, 1, 1))
+        w_out = readout_weight.detach() if has_readout else weight.new_empty((1, 1, 1))
+        readout_current = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
+                           else weight.new_empty((1, 1, 1, 1)))
         _numba_threads()
         lif_kernels.layer_forward_kernel(
-            inputs.detach().numpy(), weight.detach().numpy(), v.numpy(), recurrent, store_current,
-            params.decay_mem, params.decay_syn, params.threshold, membrane.numpy(), current.numpy(), spikes.numpy(),
+            inputs.detach().numpy(), weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(), has_readout,
+            store_current, params.decay_mem, params.decay_syn, params.threshold,
+            membrane.numpy(), current.numpy(), spikes.numpy(), readout_current.numpy(),
         )
-        ctx.save_for_backward(inputs, weight, recurrent_weight, membrane, current, spikes)
+        ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes)
         ctx.params, ctx.surrogates = params, surrogates
         ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
         ctx.set_materialize_grads(False)
-        return spikes, membrane
+        return spikes, membrane, (readout_current if has_readout else None)
 
     @staticmethod
-    def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor]):  # type: ignore[override]
-        inputs, weight, recurrent_weight, membrane, current, spikes = ctx.saved_tensors
+    def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor],
+                 grad_readout_current: Optional[Tensor]):  # type: ignore[override]
+        inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes = ctx.saved_tensors
         params: LIFParameters = ctx.params
         cell_surrogates = ctx.surrogates.surrogates
         recurrent = recurrent_weight is not None
+        has_readout = readout_weight is not None and grad_readout_current is not None
         dummy = np.zeros((1, 1, 1, 1), dtype=membrane.numpy().dtype)
-        weight_t = (recurrent_weight.detach().transpose(1, 2).contiguous() if recurrent
-                    else membrane.new_empty((1, 1, 1)))
+        dummy3 = membrane.new_empty((1, 1, 1))
+        weight_t = recurrent_weight.detach().transpose(1, 2).contiguous() if recurrent else dummy3
+        readout_t = readout_weight.detach().transpose(1, 2).contiguous() if has_readout else dummy3
+        static = False
+        if grad_spikes is not None and grad_spikes.shape[2] > 1 and grad_spikes.stride(2) == 0:
+            grad_spikes, static = grad_spikes[:, :, :1], True  # a spike count's gradient: same at every step
         propagates = [p and recurrent for p in ctx.propagate_recurrent]
         grad_current = torch.empty_like(membrane)
         _numba_threads()
@@ -315,8 +328,9 @@ class EventLIFLayer(torch.autograd.Function):
             membrane.numpy(), current.numpy(), spikes.numpy(),
             grad_spikes.contiguous().numpy() if grad_spikes is not None else dummy,
             grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
-            grad_spikes is not None, grad_membrane is not None,
+            grad_spikes is not None, static, grad_membrane is not None,
             weight_t.numpy(), np.array(propagates, dtype=np.bool_),
+            grad_readout_current.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
             np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
             np.array([s.beta for s in cell_surrogates], dtype=np.float64),
             np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
@@ -324,7 +338,7 @@ class EventLIFLayer(torch.autograd.Function):
             params.decay_mem, params.decay_syn, params.threshold,
             grad_current.numpy(),
         )
-        grad_inputs = grad_weight = grad_recurrent = None
+        grad_inputs = grad_weight = grad_recurrent = grad_readout = None
         if ctx.needs_input_grad[0]:
             cells, batch, steps, neurons = grad_current.shape
             grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight.transpose(1, 2))
@@ -337,7 +351,12 @@ class EventLIFLayer(torch.autograd.Function):
         if recurrent and ctx.needs_input_grad[2]:
             grad_recurrent = torch.empty_like(recurrent_weight)
             lif_kernels.event_weight_gradient(spikes.numpy(), grad_current.numpy(), grad_recurrent.numpy())
-        return grad_inputs, grad_weight, grad_recurrent, None, None, None, None
+        if readout_weight is not None and ctx.needs_input_grad[3]:
+            grad_readout = torch.zeros_like(readout_weight)
+            if has_readout:
+                lif_kernels.event_weight_gradient(spikes.numpy(), grad_readout_current.contiguous().numpy(),
+                                                  grad_readout.numpy())
+        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None
 
 
 def lif_layer_cells(
@@ -349,9 +368,11 @@ def lif_layer_cells(
     detach_reset: Sequence[bool] | bool = True,
     detach_recurrent: Sequence[bool] | bool = False,
     use_kernel: bool = True,
-) -> tuple[Tensor, Tensor]:
+    readout_weight: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor, Optional[Tensor]]:
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P] (spikes or counts,
-    shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N].
+    shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N]; with
+    ``readout_weight`` W_out [K, N, C] also the readout's input current S W_out [K, B, T, C] (else None).
 
     On the CPU with known surrogate shapes: :class:`EventLIFLayer` (event-driven compiled kernels);
     elsewhere (CUDA, or ``use_kernel`` False) F = X W by one GEMM per cell and :class:`LIFTimeLoop`.
@@ -365,8 +386,8 @@ def lif_layer_cells(
     inputs = inputs.to(weight.dtype)
     if (use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
             and all(s.shape in lif_kernels.KERNEL_SHAPES for s in cell_surrogates.surrogates)):
-        return EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, params, cell_surrogates,
-                                   differentiable_reset, propagate)
+        return EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, readout_weight, params,
+                                   cell_surrogates, differentiable_reset, propagate)
     from .cell_matmul import cell_matmul
 
     batch, steps = inputs.shape[1:3]
@@ -374,7 +395,12 @@ def lif_layer_cells(
     feedforward = cell_matmul(rows, weight).view(cells, steps, batch, -1)
     spikes, membrane = LIFTimeLoop.apply(feedforward.contiguous(), recurrent_weight, params, cell_surrogates,
                                          differentiable_reset, propagate)
-    return spikes.transpose(1, 2), membrane.transpose(1, 2)
+    spikes, membrane = spikes.transpose(1, 2), membrane.transpose(1, 2)
+    readout_current = None
+    if readout_weight is not None:
+        readout_current = cell_matmul(spikes.reshape(cells, batch * steps, -1), readout_weight)
+        readout_current = readout_current.view(cells, batch, steps, -1)
+    return spikes, membrane, readout_current
 
 
 class EventReadout(torch.autograd.Function):

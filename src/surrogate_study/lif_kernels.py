@@ -21,6 +21,12 @@ import math
 import numba
 import numpy as np
 
+# numba's default OpenMP thread pool keeps its workers spinning after every parallel kernel; they then
+# compete with PyTorch's own threads for the cores (measured: loss and Adam 5–10× slower between the
+# kernels, backward 2×). The workqueue pool's workers sleep. Set before the first parallel kernel runs.
+if numba.config.THREADING_LAYER == "default":
+    numba.config.THREADING_LAYER = "workqueue"
+
 KERNEL_SHAPES: dict[str, int] = {"superspike": 0, "sigmoid": 1, "esser": 2, "constant": 3, "true": 4}
 BLOCK = 1024  # neurons per block: contiguous runs in memory for every time step
 
@@ -135,12 +141,15 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
 
 
 @numba.njit(parallel=True, cache=True)
-def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, store_current,
-                         decay_mem, decay_syn, threshold, membrane, current, spikes):
+def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
+                         decay_mem, decay_syn, threshold, membrane, current, spikes, readout_current):
     """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] of a LIF layer driven by
-    inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent weights V [K, N, N] when ``recurrent``."""
+    inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent weights V [K, N, N] when ``recurrent``,
+    and when ``has_readout`` the readout's input current F_out[n] = S[n] W_out [K, B, T, C] (W_out [K, N, C]).
+    Spiking neurons are looked up only in steps with a spike."""
     cells, batch, steps, neurons = membrane.shape
     n_in = inputs.shape[3]
+    classes = readout_current.shape[3]
     shared = inputs.shape[0] == 1
     lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
     leak, one, zero = _as(1.0 - decay_mem, membrane), _as(1.0, membrane), _as(0.0, membrane)
@@ -155,10 +164,12 @@ def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, store_curr
                 i_row = current[cell, sample, n]
                 for j in range(neurons):
                     i_row[j] = i[j]
+            fired = 0
             for j in range(neurons):
                 u_row[j] = u[j]
                 spiking = u[j] > theta
                 s_row[j] = one if spiking else zero
+                fired += 1 if spiking else 0
                 u_next = lam_m * u[j] + leak * i[j]
                 u[j] = zero if spiking else u_next
                 i[j] = lam_s * i[j]
@@ -169,22 +180,36 @@ def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, store_curr
                     w = weight[cell, p]
                     for j in range(neurons):
                         i[j] += x * w[j]
-            if recurrent:
+            if has_readout:
+                f_out = readout_current[cell, sample, n]
+                for c in range(classes):
+                    f_out[c] = zero
+            if fired > 0 and (recurrent or has_readout):
                 for p in range(neurons):
                     if s_row[p] != zero:
-                        v = recurrent_weight[cell, p]
-                        for j in range(neurons):
-                            i[j] += v[j]
+                        if recurrent:
+                            v = recurrent_weight[cell, p]
+                            for j in range(neurons):
+                                i[j] += v[j]
+                        if has_readout:
+                            w_out = readout_weight[cell, p]
+                            for c in range(classes):
+                                f_out[c] += w_out[c]
 
 
 @numba.njit(parallel=True, cache=True)
 def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
-                          has_grad_membrane, recurrent_weight_t, propagates, codes, betas, gains, resets,
-                          decay_mem, decay_syn, threshold, grad_current):
+                          static_grad_spikes, has_grad_membrane, recurrent_weight_t, propagates,
+                          grad_readout_current, readout_weight_t, has_readout,
+                          codes, betas, gains, resets, decay_mem, decay_syn, threshold, grad_current):
     """Fill ∂L/∂F[n] = gI[n+1] [K, B, T, N] (F: all input current of step n, feed-forward and recurrent).
     Cell k: surrogate codes[k], betas[k], gains[k], differentiable reset resets[k], and when
-    propagates[k] the recurrent term gS[n] += gI[n+1] Vᵀ with Vᵀ = ``recurrent_weight_t`` [K, N, N]."""
+    propagates[k] the recurrent term gS[n] += gI[n+1] Vᵀ with Vᵀ = ``recurrent_weight_t`` [K, N, N].
+    ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
+    ``static_grad_spikes`` (the gradient of a spike count), plus ∂L/∂F_out[n] W_outᵀ when ``has_readout``
+    (``grad_readout_current`` [K, B, T, C], W_outᵀ = ``readout_weight_t`` [K, C, N])."""
     cells, batch, steps, neurons = membrane.shape
+    classes = grad_readout_current.shape[3]
     lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
     leak, zero, half = _as(1.0 - decay_mem, membrane), _as(0.0, membrane), _as(0.5, membrane)
     for task in numba.prange(cells * batch):
@@ -199,12 +224,20 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
             u_row, s_row, out = membrane[cell, sample, n], spikes[cell, sample, n], grad_current[cell, sample, n]
             _surrogate_row(code, u_row, theta, beta, gain, sigma)
             if has_grad_spikes:
-                gs_row = grad_spikes[cell, sample, n]
+                gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
                 for j in range(neurons):
                     gs[j] = gs_row[j]
             else:
                 for j in range(neurons):
                     gs[j] = zero
+            if has_readout:
+                g_out = grad_readout_current[cell, sample, n]
+                for c in range(classes):
+                    g = g_out[c]
+                    if g != zero:
+                        w = readout_weight_t[cell, c]
+                        for j in range(neurons):
+                            gs[j] += g * w[j]
             if reset:
                 i_row = current[cell, sample, n]
                 for j in range(neurons):

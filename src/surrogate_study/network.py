@@ -23,7 +23,7 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .fused_lif import leaky_readout_of_spikes, lif_layer_cells
+from .fused_lif import leaky_readout_sample_major, lif_layer_cells
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .surrogates import Surrogate
 
@@ -123,17 +123,20 @@ class SpikingNetwork(nn.Module):
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def _fused_forward(self, spikes_in: Tensor) -> NetworkOutput:
-        """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`)."""
+        """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`); the last
+        hidden layer also forms the readout's input current, which the readout filter turns into U_out."""
         spikes = spikes_in.unsqueeze(0) if spikes_in.dim() == 3 else spikes_in  # [K or 1, B, T, in]
         traces: list[LayerTrace] = []
+        readout_current = None
         for layer in range(self.n_hidden_layers):
-            spikes, membrane = lif_layer_cells(
+            last = layer + 1 == self.n_hidden_layers
+            spikes, membrane, readout_current = lif_layer_cells(
                 spikes, self.weights[layer], self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
-                self.detach_reset, self.detach_recurrent,
+                self.detach_reset, self.detach_recurrent, readout_weight=self.readout_weight if last else None,
             )
             traces.append(LayerTrace(spikes, membrane))
-        readout = leaky_readout_of_spikes(spikes, self.readout_weight, self.params)  # [K, B, T, C]
+        readout = leaky_readout_sample_major(readout_current, self.params)  # [K, B, T, C]
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def forward(self, spikes_in: Tensor) -> NetworkOutput:
