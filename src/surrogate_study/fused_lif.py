@@ -261,6 +261,11 @@ def fused_lif_cells(
                              differentiable_reset, propagate)
 
 
+#: The batch is split into this many fixed chunks for the on-the-fly weight gradients (parallel tasks per
+#: cell); a constant, so that the summation order, and the result, does not depend on K or the threads.
+WEIGHT_GRADIENT_CHUNKS = 8
+
+
 def _numba_threads() -> None:
     """Run the compiled kernels on as many threads as torch (the job's ``threads``)."""
     lif_kernels.numba.set_num_threads(max(1, min(torch.get_num_threads(), lif_kernels.numba.config.NUMBA_NUM_THREADS)))
@@ -316,13 +321,25 @@ class EventLIFLayer(torch.autograd.Function):
         has_readout = readout_weight is not None and grad_readout_current is not None
         dummy = np.zeros((1, 1, 1, 1), dtype=membrane.numpy().dtype)
         dummy3 = membrane.new_empty((1, 1, 1))
+        dummy_t = membrane.new_empty((1, 1, 1, 1))
         weight_t = recurrent_weight.detach().transpose(1, 2).contiguous() if recurrent else dummy3
         readout_t = readout_weight.detach().transpose(1, 2).contiguous() if has_readout else dummy3
         static = False
         if grad_spikes is not None and grad_spikes.shape[2] > 1 and grad_spikes.stride(2) == 0:
             grad_spikes, static = grad_spikes[:, :, :1], True  # a spike count's gradient: same at every step
         propagates = [p and recurrent for p in ctx.propagate_recurrent]
-        grad_current = torch.empty_like(membrane)
+        cells, batch, steps, neurons = membrane.shape
+        need_inputs = ctx.needs_input_grad[0]
+        need_weight = ctx.needs_input_grad[1]
+        need_recurrent = recurrent and ctx.needs_input_grad[2]
+        need_readout = readout_weight is not None and ctx.needs_input_grad[3]
+        chunks = min(WEIGHT_GRADIENT_CHUNKS, batch)
+        empty = lambda *shape: membrane.new_empty(shape)  # noqa: E731
+        grad_current = empty(cells, batch, steps, neurons) if need_inputs else dummy_t
+        acc_w = empty(cells, chunks, *weight.shape[1:]) if need_weight else empty(cells, chunks, 1, 1)
+        acc_v = empty(cells, chunks, neurons, neurons) if need_recurrent else empty(1, 1, 1, 1)
+        acc_o = (empty(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
+                 else empty(1, 1, 1, 1))
         _numba_threads()
         lif_kernels.layer_backward_kernel(
             membrane.numpy(), current.numpy(), spikes.numpy(),
@@ -336,26 +353,21 @@ class EventLIFLayer(torch.autograd.Function):
             np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
             np.array(ctx.differentiable_reset, dtype=np.bool_),
             params.decay_mem, params.decay_syn, params.threshold,
-            grad_current.numpy(),
+            inputs.detach().numpy(), acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
+            acc_o.numpy(), need_readout and has_readout, grad_current.numpy(), need_inputs,
         )
         grad_inputs = grad_weight = grad_recurrent = grad_readout = None
-        if ctx.needs_input_grad[0]:
-            cells, batch, steps, neurons = grad_current.shape
+        if need_inputs:
             grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight.transpose(1, 2))
             grad_inputs = grad_inputs.view(cells, batch, steps, -1)
             if inputs.shape[0] == 1 and cells > 1:
                 grad_inputs = grad_inputs.sum(0, keepdim=True)
-        if ctx.needs_input_grad[1]:
-            grad_weight = torch.empty_like(weight)
-            lif_kernels.event_weight_gradient(inputs.detach().numpy(), grad_current.numpy(), grad_weight.numpy())
-        if recurrent and ctx.needs_input_grad[2]:
-            grad_recurrent = torch.empty_like(recurrent_weight)
-            lif_kernels.event_weight_gradient(spikes.numpy(), grad_current.numpy(), grad_recurrent.numpy())
-        if readout_weight is not None and ctx.needs_input_grad[3]:
-            grad_readout = torch.zeros_like(readout_weight)
-            if has_readout:
-                lif_kernels.event_weight_gradient(spikes.numpy(), grad_readout_current.contiguous().numpy(),
-                                                  grad_readout.numpy())
+        if need_weight:
+            grad_weight = acc_w.sum(1)
+        if need_recurrent:
+            grad_recurrent = acc_v.sum(1)
+        if need_readout:
+            grad_readout = acc_o.sum(1) if has_readout else torch.zeros_like(readout_weight)
         return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None
 
 

@@ -201,63 +201,110 @@ def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, readout_we
 def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
                           static_grad_spikes, has_grad_membrane, recurrent_weight_t, propagates,
                           grad_readout_current, readout_weight_t, has_readout,
-                          codes, betas, gains, resets, decay_mem, decay_syn, threshold, grad_current):
-    """Fill ∂L/∂F[n] = gI[n+1] [K, B, T, N] (F: all input current of step n, feed-forward and recurrent).
-    Cell k: surrogate codes[k], betas[k], gains[k], differentiable reset resets[k], and when
-    propagates[k] the recurrent term gS[n] += gI[n+1] Vᵀ with Vᵀ = ``recurrent_weight_t`` [K, N, N].
+                          codes, betas, gains, resets, decay_mem, decay_syn, threshold,
+                          inputs, grad_weight, need_weight, grad_recurrent, need_recurrent,
+                          grad_readout, need_readout, grad_current, write_grad_current):
+    """BPTT of one LIF layer; G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n) into
+    ``grad_current`` [K, B, T, N] when ``write_grad_current``. Cell k: surrogate codes[k], betas[k],
+    gains[k], differentiable reset resets[k], and when propagates[k] the recurrent term
+    gS[n] += gI[n+1] Vᵀ (Vᵀ = ``recurrent_weight_t`` [K, N, N], as row updates: no reordered sums).
     ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
     ``static_grad_spikes`` (the gradient of a spike count), plus ∂L/∂F_out[n] W_outᵀ when ``has_readout``
-    (``grad_readout_current`` [K, B, T, C], W_outᵀ = ``readout_weight_t`` [K, C, N])."""
+    (``grad_readout_current`` [K, B, T, C], W_outᵀ = ``readout_weight_t`` [K, C, N]).
+
+    Weight gradients are summed on the fly over events, per cell and per chunk of samples
+    (``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N], ``grad_readout`` [K, J, N, C]; the caller
+    sums the J chunks, a fixed split of the batch, so the sums do not depend on K or the threads):
+    ∂L/∂W += X[n]ᵀ G[n] over non-zero inputs X [K or 1, B, T, P], ∂L/∂V += S[n]ᵀ G[n] and
+    ∂L/∂W_out += S[n]ᵀ ∂L/∂F_out[n] over spikes."""
     cells, batch, steps, neurons = membrane.shape
     classes = grad_readout_current.shape[3]
+    chunks = grad_weight.shape[1]
+    n_in = inputs.shape[3]
+    shared = inputs.shape[0] == 1
     lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
     leak, zero, half = _as(1.0 - decay_mem, membrane), _as(0.0, membrane), _as(0.5, membrane)
-    for task in numba.prange(cells * batch):
-        cell, sample = task // batch, task % batch
+    for task in numba.prange(cells * chunks):
+        cell, chunk = np.int64(task) // chunks, np.int64(task) % chunks
+        source = np.int64(0) if shared else cell
         code, reset, propagate = codes[cell], resets[cell], propagates[cell]
         beta, gain = _as(betas[cell], membrane), _as(gains[cell], membrane)
-        gu = np.zeros(neurons, dtype=membrane.dtype)
-        gi = np.zeros(neurons, dtype=membrane.dtype)
-        gs = np.zeros(neurons, dtype=membrane.dtype)
+        acc_w = grad_weight[cell, chunk]
+        acc_v = grad_recurrent[cell if need_recurrent else 0, chunk if need_recurrent else 0]  # else a dummy
+        acc_o = grad_readout[cell if need_readout else 0, chunk if need_readout else 0]
+        if need_weight:
+            acc_w[:, :] = zero
+        if need_recurrent:
+            acc_v[:, :] = zero
+        if need_readout:
+            acc_o[:, :] = zero
+        gu = np.empty(neurons, dtype=membrane.dtype)
+        gi = np.empty(neurons, dtype=membrane.dtype)
+        gs = np.empty(neurons, dtype=membrane.dtype)
         sigma = np.empty(neurons, dtype=membrane.dtype)
-        for n in range(steps - 1, -1, -1):
-            u_row, s_row, out = membrane[cell, sample, n], spikes[cell, sample, n], grad_current[cell, sample, n]
-            _surrogate_row(code, u_row, theta, beta, gain, sigma)
-            if has_grad_spikes:
-                gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
-                for j in range(neurons):
-                    gs[j] = gs_row[j]
-            else:
-                for j in range(neurons):
-                    gs[j] = zero
-            if has_readout:
-                g_out = grad_readout_current[cell, sample, n]
-                for c in range(classes):
-                    g = g_out[c]
-                    if g != zero:
-                        w = readout_weight_t[cell, c]
-                        for j in range(neurons):
-                            gs[j] += g * w[j]
-            if reset:
-                i_row = current[cell, sample, n]
-                for j in range(neurons):
-                    gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
-            if propagate:
-                vt = recurrent_weight_t[cell]
-                for c in range(neurons):
-                    g = gi[c]
-                    if g != zero:
-                        for j in range(neurons):
-                            gs[j] += g * vt[c, j]
+        for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
             for j in range(neurons):
-                out[j] = gi[j]
-                carried = zero if s_row[j] > half else gu[j]
-                gu[j] = lam_m * carried + sigma[j] * gs[j]
-                gi[j] = lam_s * gi[j] + leak * carried
-            if has_grad_membrane:
-                gu_row = grad_membrane[cell, sample, n]
+                gu[j] = zero
+                gi[j] = zero
+            for n in range(steps - 1, -1, -1):
+                u_row, s_row = membrane[cell, sample, n], spikes[cell, sample, n]
+                _surrogate_row(code, u_row, theta, beta, gain, sigma)
+                if has_grad_spikes:
+                    gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
+                    for j in range(neurons):
+                        gs[j] = gs_row[j]
+                else:
+                    for j in range(neurons):
+                        gs[j] = zero
+                if has_readout:
+                    g_out = grad_readout_current[cell, sample, n]
+                    for c in range(classes):
+                        g = g_out[c]
+                        if g != zero:
+                            w = readout_weight_t[cell, c]
+                            for j in range(neurons):
+                                gs[j] += g * w[j]
+                if reset:
+                    i_row = current[cell, sample, n]
+                    for j in range(neurons):
+                        gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
+                if propagate:
+                    vt = recurrent_weight_t[cell]
+                    for c in range(neurons):
+                        g = gi[c]
+                        if g != zero:
+                            for j in range(neurons):
+                                gs[j] += g * vt[c, j]
+                # weight gradients of step n: G[n] = gI[n+1] = gi (before the update below)
+                if need_weight:
+                    x_row = inputs[source, sample, n]
+                    for p in range(n_in):
+                        x = x_row[p]
+                        if x != zero:
+                            for j in range(neurons):
+                                acc_w[p, j] += x * gi[j]
+                if need_recurrent or (need_readout and has_readout):
+                    for p in range(neurons):
+                        spike = s_row[p]
+                        if spike != zero:
+                            if need_recurrent:
+                                for j in range(neurons):
+                                    acc_v[p, j] += spike * gi[j]
+                            if need_readout and has_readout:
+                                for c in range(classes):
+                                    acc_o[p, c] += spike * g_out[c]
+                if write_grad_current:
+                    out = grad_current[cell, sample, n]
+                    for j in range(neurons):
+                        out[j] = gi[j]
                 for j in range(neurons):
-                    gu[j] += gu_row[j]
+                    carried = zero if s_row[j] > half else gu[j]
+                    gu[j] = lam_m * carried + sigma[j] * gs[j]
+                    gi[j] = lam_s * gi[j] + leak * carried
+                if has_grad_membrane:
+                    gu_row = grad_membrane[cell, sample, n]
+                    for j in range(neurons):
+                        gu[j] += gu_row[j]
 
 
 @numba.njit(parallel=True, cache=True)
