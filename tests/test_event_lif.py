@@ -130,29 +130,6 @@ def test_float32_layer_tracks_the_float32_reference(recurrent):
                 torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shared", [False, True])
-def test_readout_equals_the_reference_readout(device, shared):
-    """EventReadout: U_out and the gradients of spikes and W_out equal S W_out through the plain readout loop."""
-    from surrogate_study.fused_lif import leaky_readout_of_spikes
-    from surrogate_study.lif import leaky_readout_dynamics
-
-    g = torch.Generator().manual_seed(6)
-    cells = 3
-    s = (torch.rand(1 if shared else cells, 4, 30, 9, generator=g) < 0.2).double().to(device).requires_grad_(True)
-    w = torch.randn(cells, 9, 5, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
-    up = torch.randn(cells, 4, 30, 5, generator=g, dtype=torch.float64).to(device)
-    out = leaky_readout_of_spikes(s, w, PARAMS)
-    (out * up).sum().backward()
-    fast = [out.detach(), s.grad.clone(), w.grad.clone()]
-    s.grad = w.grad = None
-    ref = torch.stack([leaky_readout_dynamics(s[min(k, s.shape[0] - 1)] @ w[k], PARAMS) for k in range(cells)])
-    (ref * up).sum().backward()
-    for a, b in zip(fast, [ref.detach(), s.grad, w.grad]):
-        assert a.shape == b.shape
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
-
-
 def test_dense_cells_equals_the_stacked_dense_batches():
     from surrogate_study.spike_data import SpikeDataset
 
