@@ -5,7 +5,9 @@ Prints ONE JSON line. Setting (the paper's default run, STUDY.md): Randman 10 cl
 100 hidden units, batch 250, float32 on the CPU, K cells trained together (``--cells``), ``--threads``
 threads, 50 epochs. Networks per hour = 3600 K / (50 · epoch_s) with
 
-    epoch_s = 32 · (time of one training step) + 2000 · (evaluation time per sample),
+    epoch_s = 32 · (time of one training step) + 2000 · (evaluation time per sample)
+
+(32 batches of 250, 1000 valid + 1000 test samples; other sizes by option),
 
 both measured through ``CellTrainer.train_epoch`` / ``record_epoch`` (data handling, loss,
 regularizer, backward, optimizer and evaluation included) on a slice of the data set
@@ -36,10 +38,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"ff1": {"hidden": [100], "recurrent": False},
-           "ff3": {"hidden": [100, 100, 100], "recurrent": False},
-           "rec1": {"hidden": [100], "recurrent": True}}
-EPOCHS, TRAIN_BATCHES_PER_EPOCH, EVAL_SAMPLES_PER_EPOCH = 50, 32, 2000
+CONFIGS = {"ff1": (1, False), "ff3": (3, False), "rec1": (1, True)}  # hidden layers, recurrent
+EPOCHS = 50
 
 
 # --- worker: runs inside one core's copy, answers one JSON command per line ----------------------
@@ -70,7 +70,7 @@ def worker(src: str, data_path: str) -> None:
     for line in sys.stdin:
         cmd = json.loads(line)
         key = json.dumps(cmd["config"], sort_keys=True)
-        batch = 250
+        batch = cmd["batch"]
         if key not in trainers:
             overrides = {"model": cmd["config"], "threads": cmd["threads"], "device": "cpu",
                          "dataset": {"samples_per_class": 5}, "training": {"batch_size": batch}}
@@ -97,20 +97,22 @@ def worker(src: str, data_path: str) -> None:
 
 # --- main: data, baseline checkout, alternating turns ---------------------------------------------
 
-def write_data(path: Path) -> None:
+def write_data(path: Path, samples_per_class: int) -> tuple[int, int]:
+    """The Randman splits (this checkout's generator) as arrays; returns the train and valid+test sizes."""
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "src"))
     from surrogate_study.config import resolve_config
     from surrogate_study.datasets import load_splits
 
-    splits = load_splits(resolve_config({})["dataset"])
+    splits = load_splits(resolve_config({"dataset": {"samples_per_class": samples_per_class}})["dataset"])
     arrays = {"meta": np.array([splits.train.n_steps, splits.train.n_units, splits.train.n_classes])}
     for name in ("train", "valid", "test"):
         data = getattr(splits, name)
         for field in ("times", "units", "indptr", "labels"):
             arrays[f"{name}_{field}"] = getattr(data, field).numpy()
     np.savez(path, **arrays)
+    return len(splits.train), len(splits.valid) + len(splits.test)
 
 
 class Worker:
@@ -146,7 +148,13 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-samples", type=int, default=250, help="timed valid and test samples per round")
     parser.add_argument("--warm-batches", type=int, default=4, help="untimed training steps first")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--hidden", type=int, default=100, help="units per hidden layer")
+    parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--samples-per-class", type=int, default=1000, help="Randman samples per class (10 classes)")
     args = parser.parse_args(argv)
+    if not 1 <= args.eval_samples <= args.samples_per_class or args.train_batches < 1 or args.warm_batches < 1:
+        parser.error(f"--eval-samples must lie in [1, {args.samples_per_class}] (the valid and test splits hold "
+                     "samples-per-class samples each); --train-batches and --warm-batches must be >= 1")
     with tempfile.TemporaryDirectory(prefix="paper_scale_") as tmp:
         tmp_path = Path(tmp)
         baseline = tmp_path / "baseline"
@@ -154,20 +162,27 @@ def main(argv=None) -> int:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive.stdout, check=True)
         data = tmp_path / "randman.npz"
-        write_data(data)
+        n_train, n_eval = write_data(data, args.samples_per_class)
+        if max(args.train_batches, args.warm_batches) * args.batch > n_train:
+            parser.error(f"--train-batches/--warm-batches x --batch exceed the {n_train} training samples")
+        batches_per_epoch = -(-n_train // args.batch)
         workers = {"this": Worker(ROOT / "src", data, args.threads), "baseline": Worker(baseline / "src", data, args.threads)}
         samples: dict[str, dict[str, list[dict]]] = {c: {w: [] for w in workers} for c in args.configs}
         for _ in range(args.rounds):
             for config in args.configs:
                 for name, w in workers.items():
+                    layers, recurrent = CONFIGS[config]
                     samples[config][name].append(w.run({
-                        "config": CONFIGS[config], "cells": args.cells, "threads": args.threads,
+                        "config": {"hidden": [args.hidden] * layers, "recurrent": recurrent}, "batch": args.batch,
+                        "cells": args.cells, "threads": args.threads,
                         "train_batches": args.train_batches, "eval_samples": args.eval_samples,
                         "warm_batches": args.warm_batches}))
         for w in workers.values():
             w.close()
-    result: dict = {"setting": "Randman 10x1000 (8000/1000/1000), 20-100(xn_h)-10, T=100, batch 250, float32, CPU, "
+    result: dict = {"setting": f"Randman 10x{args.samples_per_class} ({n_train} train, {n_eval} valid+test), "
+                               f"20-{args.hidden}(x n_h)-10, T=100, batch {args.batch}, float32, CPU, "
                                f"{EPOCHS} epochs extrapolated", "cells": args.cells, "threads": args.threads,
+                    "batches_per_epoch": batches_per_epoch, "eval_samples_per_epoch": n_eval,
                     "baseline": args.baseline, "rounds": args.rounds, "configs": {}}
     for config in args.configs:
         entry = {}
@@ -175,8 +190,8 @@ def main(argv=None) -> int:
             runs = samples[config][name]
             step = statistics.median(r["step_s"] for r in runs)
             evaluation = statistics.median(r["eval_sample_s"] for r in runs)
-            epoch = TRAIN_BATCHES_PER_EPOCH * step + EVAL_SAMPLES_PER_EPOCH * evaluation
-            entry[name] = {"step_s": step, "eval_per_1000_s": 1000 * evaluation, "epoch_s": epoch,
+            epoch = batches_per_epoch * step + n_eval * evaluation
+            entry[name] = {"step_s": step, "eval_sample_s": evaluation, "epoch_s": epoch,
                            "networks_per_hour": 3600 * args.cells / (EPOCHS * epoch),
                            "mean_spikes_layer1": statistics.median(r["mean_spikes_layer1"] for r in runs)}
         entry["ratio"] = entry["this"]["networks_per_hour"] / entry["baseline"]["networks_per_hour"]
