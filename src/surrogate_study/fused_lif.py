@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from . import lif_kernels
+from .cell_matmul import cell_matmul, weight_gradient
 from .lif import LIFParameters
 from .surrogates import Surrogate, surrogate_derivative
 
@@ -280,8 +281,8 @@ class EventLIFLayer(torch.autograd.Function):
     G = ∂L/∂F [K, B, T, N] from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`, with
     ĝS += ∂L/∂F_out W_outᵀ formed inside the kernel, and a spike-count gradient read once per sample):
 
-        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k,  ∂L/∂W_out,k = Σ S_kᵀ ∂L/∂F_out,k
-        (over spikes),  ∂L/∂X_k = G_k W_kᵀ.
+        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k (over spikes),
+        ∂L/∂W_out,k = S_kᵀ ∂L/∂F_out,k (one GEMM),  ∂L/∂X_k = G_k W_kᵀ (one GEMM, for layers above the first).
     """
 
     @staticmethod
@@ -338,8 +339,6 @@ class EventLIFLayer(torch.autograd.Function):
         grad_current = empty(cells, batch, steps, neurons) if need_inputs else dummy_t
         acc_w = empty(cells, chunks, *weight.shape[1:]) if need_weight else empty(cells, chunks, 1, 1)
         acc_v = empty(cells, chunks, neurons, neurons) if need_recurrent else empty(1, 1, 1, 1)
-        acc_o = (empty(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
-                 else empty(1, 1, 1, 1))
         _numba_threads()
         lif_kernels.layer_backward_kernel(
             membrane.numpy(), current.numpy(), spikes.numpy(),
@@ -354,7 +353,7 @@ class EventLIFLayer(torch.autograd.Function):
             np.array(ctx.differentiable_reset, dtype=np.bool_),
             params.decay_mem, params.decay_syn, params.threshold,
             inputs.detach().numpy(), acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
-            acc_o.numpy(), need_readout and has_readout, grad_current.numpy(), need_inputs,
+            grad_current.numpy(), need_inputs,
         )
         grad_inputs = grad_weight = grad_recurrent = grad_readout = None
         if need_inputs:
@@ -367,7 +366,11 @@ class EventLIFLayer(torch.autograd.Function):
         if need_recurrent:
             grad_recurrent = acc_v.sum(1)
         if need_readout:
-            grad_readout = acc_o.sum(1) if has_readout else torch.zeros_like(readout_weight)
+            if has_readout:
+                grad_readout = weight_gradient(spikes.view(cells, batch * steps, neurons),
+                                               grad_readout_current.contiguous().view(cells, batch * steps, -1))
+            else:
+                grad_readout = torch.zeros_like(readout_weight)
         return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None
 
 
@@ -400,7 +403,6 @@ def lif_layer_cells(
             and all(s.shape in lif_kernels.KERNEL_SHAPES for s in cell_surrogates.surrogates)):
         return EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, readout_weight, params,
                                    cell_surrogates, differentiable_reset, propagate)
-    from .cell_matmul import cell_matmul
 
     batch, steps = inputs.shape[1:3]
     rows = inputs.transpose(1, 2).reshape(inputs.shape[0], steps * batch, -1)  # [K or 1, T·B, P]
