@@ -1,10 +1,16 @@
 """Fast LIF dynamics: hand-written BPTT over the whole time loop, for K grid cells at once.
 
-Tensors are cell-major, [K, T, B, N]: K independent networks (grid cells) that may
-differ in surrogate shape, β, scale and detach flags, each on its own batch of B inputs,
-so that every weight matmul is one large GEMM per cell. The model is that of
-:mod:`surrogate_study.lif`, written for speed: no autograd graph inside the time loop;
-on the CPU feed-forward layers run the compiled kernels of :mod:`surrogate_study.lif_kernels`.
+K independent networks (grid cells) may differ in surrogate shape, β, scale and detach flags,
+each on its own batch of B inputs. The model is that of :mod:`surrogate_study.lif`, written for
+speed: no autograd graph inside the time loop. Two paths:
+
+- :func:`lif_layer_cells` / :class:`EventLIFLayer` (what the network uses on the CPU): sample-major
+  tensors [K, B, T, N]; the compiled event-driven kernels of :mod:`surrogate_study.lif_kernels`
+  form the input current from the non-zero inputs, the recurrent current and the readout's input
+  current from the spikes, and sum the weight gradients over events;
+- :func:`fused_lif_cells` for a given input current F [K, T, B, N] (cell-major): the compiled
+  feed-forward kernels, or the PyTorch time loop :class:`LIFTimeLoop`, which also serves CUDA
+  and surrogate shapes without a kernel code.
 
 Forward, with U[0] = I[0] = 0:
 

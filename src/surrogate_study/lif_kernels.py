@@ -1,6 +1,8 @@
-"""Compiled CPU kernels (numba) for the feed-forward LIF time loop and its BPTT backward.
+"""Compiled CPU kernels (numba) for the LIF time loop and its BPTT backward.
 
-In a feed-forward layer every neuron of every input evolves independently in time, so
+Two families: the event-driven layer kernels ``layer_*`` (sample-major [K, B, T, N], one task per
+cell and sample or chunk of samples; see the section below) that the network uses, and the
+kernels for a given input current F (cell-major [K, T, B, N], described here). In a feed-forward layer every neuron of every input evolves independently in time, so
 the B·N neuron trajectories of every cell of a [K, T, B, N] tensor are processed in
 parallel blocks, each walking its time steps with the state in registers: one pass over memory
 instead of one pass per PyTorch operation. Equations (as in :mod:`surrogate_study.fused_lif`):

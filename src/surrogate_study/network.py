@@ -8,8 +8,9 @@ K independent networks ("cells") of one architecture are stored as stacked weigh
 surrogate, detach flags and initial weights (its own seed). A single run is K = 1.
 Weights are drawn from U(−√k, √k), k = 1/fan_in (PyTorch's ``nn.Linear`` default),
 cell by cell from that cell's generator, in the order layer 1 W, layer 1 V, layer 2 W,
-…, readout; there are no biases. The feed-forward current of all time steps is one
-(batched) matmul F = S_in @ W.
+…, readout; there are no biases. On the CPU the fused backend forms the input current of
+each layer from the non-zero inputs only (:func:`surrogate_study.fused_lif.lif_layer_cells`);
+elsewhere it is one batched matmul F = S_in @ W over all time steps.
 
 Backends: ``fused`` (default) uses :mod:`surrogate_study.fused_lif`; ``reference`` runs
 the plain autograd time loop of :mod:`surrogate_study.lif`, cell by cell.
