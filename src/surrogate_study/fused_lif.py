@@ -329,29 +329,29 @@ class EventLIFLayer(torch.autograd.Function):
         dummy = np.zeros((1, 1, 1, 1), dtype=membrane.numpy().dtype)
         dummy3 = membrane.new_empty((1, 1, 1))
         dummy_t = membrane.new_empty((1, 1, 1, 1))
-        weight_t = recurrent_weight.detach().transpose(1, 2).contiguous() if recurrent else dummy3
         readout_t = readout_weight.detach().transpose(1, 2).contiguous() if has_readout else dummy3
         static = False
         if grad_spikes is not None and grad_spikes.shape[2] > 1 and grad_spikes.stride(2) == 0:
             grad_spikes, static = grad_spikes[:, :, :1], True  # a spike count's gradient: same at every step
-        propagates = [p and recurrent for p in ctx.propagate_recurrent]
+        propagate_mask = _cell_mask([p and recurrent for p in ctx.propagate_recurrent], dummy3)
         cells, batch, steps, neurons = membrane.shape
         need_inputs = ctx.needs_input_grad[0]
         need_weight = ctx.needs_input_grad[1]
         need_recurrent = recurrent and ctx.needs_input_grad[2]
         need_readout = readout_weight is not None and ctx.needs_input_grad[3]
         chunks = min(WEIGHT_GRADIENT_CHUNKS, batch)
-        empty = lambda *shape: membrane.new_empty(shape)  # noqa: E731
-        grad_current = empty(cells, batch, steps, neurons) if need_inputs else dummy_t
-        acc_w = empty(cells, chunks, *weight.shape[1:]) if need_weight else empty(cells, chunks, 1, 1)
-        acc_v = empty(cells, chunks, neurons, neurons) if need_recurrent else empty(1, 1, 1, 1)
-        _numba_threads()
-        lif_kernels.layer_backward_kernel(
+        zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
+        grad_current = membrane.new_empty((cells, batch, steps, neurons)) if need_inputs else dummy_t
+        acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
+        acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
+        grad_u, grad_i = zeros(cells, batch, neurons), zeros(cells, batch, neurons)  # gU[T] = gI[T] = 0
+        before = (
             membrane.numpy(), current.numpy(), spikes.numpy(),
             grad_spikes.contiguous().numpy() if grad_spikes is not None else dummy,
             grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
             grad_spikes is not None, static, grad_membrane is not None,
-            weight_t.numpy(), np.array(propagates, dtype=np.bool_),
+        )
+        after = (
             grad_readout_current.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
             np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
             np.array([s.beta for s in cell_surrogates], dtype=np.float64),
@@ -361,6 +361,16 @@ class EventLIFLayer(torch.autograd.Function):
             inputs.detach().numpy(), acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
             grad_current.numpy(), need_inputs,
         )
+        state = (grad_u.numpy(), grad_i.numpy())
+        _numba_threads()
+        if propagate_mask is None:  # all steps of every sample in one call
+            lif_kernels.layer_backward_kernel(*before, grad_u.numpy(), False, *after, steps - 1, 0, *state)
+        else:  # gS[n] += gI[n+1] Vᵀ: one batched GEMM per step, between single-step kernel calls
+            weight_t = recurrent_weight.detach().transpose(1, 2)
+            term = torch.empty_like(grad_i)
+            for n in range(steps - 1, -1, -1):
+                torch.bmm(grad_i, weight_t, out=term).mul_(propagate_mask)
+                lif_kernels.layer_backward_kernel(*before, term.numpy(), True, *after, n, n, *state)
         grad_inputs = grad_weight = grad_recurrent = grad_readout = None
         if need_inputs:
             grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight.transpose(1, 2))

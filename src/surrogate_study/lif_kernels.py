@@ -201,21 +201,25 @@ def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, readout_we
 
 @numba.njit(parallel=True, cache=True)
 def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
-                          static_grad_spikes, has_grad_membrane, recurrent_weight_t, propagates,
+                          static_grad_spikes, has_grad_membrane, recurrent_term, has_recurrent_term,
                           grad_readout_current, readout_weight_t, has_readout,
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
                           inputs, grad_weight, need_weight, grad_recurrent, need_recurrent,
-                          grad_current, write_grad_current):
+                          grad_current, write_grad_current, first_step, last_step, grad_u, grad_i):
     """BPTT of one LIF layer; G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n) into
     ``grad_current`` [K, B, T, N] when ``write_grad_current``. Cell k: surrogate codes[k], betas[k],
-    gains[k], differentiable reset resets[k], and when propagates[k] the recurrent term
-    gS[n] += gI[n+1] Vᵀ (Vᵀ = ``recurrent_weight_t`` [K, N, N], as row updates: no reordered sums).
+    gains[k], differentiable reset resets[k]. Runs the steps n = first_step … last_step (downwards)
+    from the adjoint state gU[n+1], gI[n+1] in ``grad_u``, ``grad_i`` [K, B, N] and leaves it there;
+    with ``has_recurrent_term`` (one step per call) gS[n] also gets ``recurrent_term`` [K, B, N]
+    = gI[n+1] Vᵀ, which the caller forms by one GEMM per step (a per-sample mat-vec here ran at
+    ~4 GFlop/s).
     ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
     ``static_grad_spikes`` (the gradient of a spike count), plus ∂L/∂F_out[n] W_outᵀ when ``has_readout``
     (``grad_readout_current`` [K, B, T, C], W_outᵀ = ``readout_weight_t`` [K, C, N]).
 
     Weight gradients are summed on the fly over events, per cell and per chunk of samples
-    (``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N]; the caller sums the J chunks, a fixed
+    (added to ``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N]; the caller zeroes them and sums
+    the J chunks, a fixed
     split of the batch, so the sums do not depend on K or the threads): ∂L/∂W += X[n]ᵀ G[n] over
     non-zero inputs X [K or 1, B, T, P], ∂L/∂V += S[n]ᵀ G[n] over spikes (∂L/∂W_out is left to a GEMM:
     measured 3× faster than a scan of the spikes here)."""
@@ -229,23 +233,15 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
     for task in numba.prange(cells * chunks):
         cell, chunk = np.int64(task) // chunks, np.int64(task) % chunks
         source = np.int64(0) if shared else cell
-        code, reset, propagate = codes[cell], resets[cell], propagates[cell]
+        code, reset = codes[cell], resets[cell]
         beta, gain = _as(betas[cell], membrane), _as(gains[cell], membrane)
         acc_w = grad_weight[cell, chunk]
         acc_v = grad_recurrent[cell if need_recurrent else 0, chunk if need_recurrent else 0]  # else a dummy
-        if need_weight:
-            acc_w[:, :] = zero
-        if need_recurrent:
-            acc_v[:, :] = zero
-        gu = np.empty(neurons, dtype=membrane.dtype)
-        gi = np.empty(neurons, dtype=membrane.dtype)
         gs = np.empty(neurons, dtype=membrane.dtype)
         sigma = np.empty(neurons, dtype=membrane.dtype)
         for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
-            for j in range(neurons):
-                gu[j] = zero
-                gi[j] = zero
-            for n in range(steps - 1, -1, -1):
+            gu, gi = grad_u[cell, sample], grad_i[cell, sample]
+            for n in range(first_step, last_step - 1, -1):
                 u_row, s_row = membrane[cell, sample, n], spikes[cell, sample, n]
                 _surrogate_row(code, u_row, theta, beta, gain, sigma)
                 if has_grad_spikes:
@@ -267,13 +263,10 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
                     i_row = current[cell, sample, n]
                     for j in range(neurons):
                         gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
-                if propagate:
-                    vt = recurrent_weight_t[cell]
-                    for c in range(neurons):
-                        g = gi[c]
-                        if g != zero:
-                            for j in range(neurons):
-                                gs[j] += g * vt[c, j]
+                if has_recurrent_term:
+                    r = recurrent_term[cell, sample]
+                    for j in range(neurons):
+                        gs[j] += r[j]
                 # weight gradients of step n: G[n] = gI[n+1] = gi (before the update below)
                 if need_weight:
                     x_row = inputs[source, sample, n]
