@@ -27,3 +27,32 @@ def test_benchmark_prints_consistent_ratios():
     two = report["batched"]["2"]
     assert two["networks_per_hour"] == 3600 * 2 / (two["step_s"] * report["steps_per_network"])
     assert report["steps_per_network"] == 1000 * 50  # ceil(8000 / 8) batches x 50 epochs
+
+
+def test_paper_scale_benchmark_reports_consistent_networks_per_hour():
+    """Tiny sizes; the baseline is the commit itself (HEAD), so only the arithmetic is checked here."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "paper_scale.py"), "--baseline", "HEAD", "--cells", "2",
+         "--hidden", "8", "--batch", "10", "--samples-per-class", "4", "--rounds", "1", "--train-batches", "1",
+         "--warm-batches", "1", "--eval-samples", "4", "--configs", "ff1", "rec1"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert set(report["configs"]) == {"ff1", "rec1"}
+    assert report["batches_per_epoch"] == 4 and report["eval_samples_per_epoch"] == 8  # 32 train, 4 + 4 eval
+    for entry in report["configs"].values():
+        for core in ("this", "baseline"):
+            e = entry[core]
+            assert e["step_s"] > 0 and e["eval_sample_s"] > 0
+            assert e["epoch_s"] == report["batches_per_epoch"] * e["step_s"] + 8 * e["eval_sample_s"]
+            assert e["networks_per_hour"] == 3600 * 2 / (50 * e["epoch_s"])
+        assert entry["ratio"] == entry["this"]["networks_per_hour"] / entry["baseline"]["networks_per_hour"]
+
+
+def test_paper_scale_benchmark_rejects_bad_sizes():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paper_scale.py"), "--eval-samples", "1001"],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode != 0 and "--eval-samples" in result.stderr

@@ -141,3 +141,19 @@ def test_float32_kernel_agrees_with_the_float32_reference(shape, detach_reset):
     assert ref[0].sum() > 50 and fast[1].dtype == torch.float32
     assert torch.equal(ref[0], fast[0])
     torch.testing.assert_close(fast[1], ref[1], rtol=1e-3, atol=1e-4)  # float32 round-off, amplified by the reset
+
+
+@pytest.mark.parametrize("use_kernel", [True, False], ids=["kernel", "torch-loop"])
+@pytest.mark.parametrize("shape", ["superspike", "esser"])
+def test_gradient_through_the_membrane_alone_with_a_differentiable_reset(shape, use_kernel):
+    """No gradient reaches the spikes (only U is used) and the reset is differentiable: gS[n] must start
+    from 0 at every step (a kernel that kept the previous step's gS disagreed by orders of magnitude)."""
+    f, _, _, up_u = random_inputs(seed=5)
+    surrogates = [Surrogate(shape, 5.0)]
+    trace = lif_layer_dynamics(f[0], PARAMS, surrogates[0], None, False, False)
+    (trace.membrane * up_u[0]).sum().backward()
+    expected, f.grad = f.grad.clone(), None
+    spikes, membrane = fused_lif_cells(f.transpose(1, 2), PARAMS, surrogates, None, False, use_kernel=use_kernel)
+    (membrane.transpose(1, 2) * up_u).sum().backward()
+    assert trace.spikes.sum() > 10, "the check needs resets"
+    torch.testing.assert_close(f.grad, expected, rtol=1e-9, atol=1e-10)

@@ -1,10 +1,16 @@
 """Fast LIF dynamics: hand-written BPTT over the whole time loop, for K grid cells at once.
 
-Tensors are cell-major, [K, T, B, N]: K independent networks (grid cells) that may
-differ in surrogate shape, β, scale and detach flags, each on its own batch of B inputs,
-so that every weight matmul is one large GEMM per cell. The model is that of
-:mod:`surrogate_study.lif`, written for speed: no autograd graph inside the time loop;
-on the CPU feed-forward layers run the compiled kernels of :mod:`surrogate_study.lif_kernels`.
+K independent networks (grid cells) may differ in surrogate shape, β, scale and detach flags,
+each on its own batch of B inputs. The model is that of :mod:`surrogate_study.lif`, written for
+speed: no autograd graph inside the time loop. Two paths:
+
+- :func:`lif_layer_cells` / :class:`EventLIFLayer` (what the network uses on the CPU): sample-major
+  tensors [K, B, T, N]; the compiled event-driven kernels of :mod:`surrogate_study.lif_kernels`
+  form the input current from the non-zero inputs, the recurrent current and the readout's input
+  current from the spikes, and sum the weight gradients over events;
+- :func:`fused_lif_cells` for a given input current F [K, T, B, N] (cell-major): the compiled
+  feed-forward kernels, or the PyTorch time loop :class:`LIFTimeLoop`, which also serves CUDA
+  and surrogate shapes without a kernel code.
 
 Forward, with U[0] = I[0] = 0:
 
@@ -35,6 +41,7 @@ import torch
 from torch import Tensor
 
 from . import lif_kernels
+from .cell_matmul import cell_matmul, weight_gradient
 from .lif import LIFParameters
 from .surrogates import Surrogate, surrogate_derivative
 
@@ -62,6 +69,13 @@ def leaky_readout_cells(input_current: Tensor, params: LIFParameters) -> Tensor:
     kernel = _readout_matrix_cpu(steps, params.decay_syn, params.decay_readout)
     kernel = kernel.to(dtype=input_current.dtype, device=input_current.device)
     return torch.matmul(kernel, input_current.reshape(cells, steps, -1)).view(input_current.shape)
+
+
+def leaky_readout_sample_major(input_current: Tensor, params: LIFParameters) -> Tensor:
+    """U_out [K, B, T, C] of the leaky readout for F_out [K, B, T, C]: U_out[k, b] = K_out F_out[k, b]."""
+    steps = input_current.shape[2]
+    kernel = _readout_matrix_cpu(steps, params.decay_syn, params.decay_readout)
+    return torch.matmul(kernel.to(dtype=input_current.dtype, device=input_current.device), input_current)
 
 
 @dataclass(frozen=True)
@@ -252,3 +266,168 @@ def fused_lif_cells(
         return FeedForwardLIFKernel.apply(feedforward.contiguous(), params, cell_surrogates, differentiable_reset)
     return LIFTimeLoop.apply(feedforward.contiguous(), recurrent_weight, params, cell_surrogates,
                              differentiable_reset, propagate)
+
+
+#: The batch is split into this many fixed chunks for the on-the-fly weight gradients (parallel tasks per
+#: cell); a constant, so that the summation order, and the result, does not depend on K or the threads.
+WEIGHT_GRADIENT_CHUNKS = 8
+
+
+def _numba_threads() -> None:
+    """Run the compiled kernels on as many threads as torch (the job's ``threads``)."""
+    lif_kernels.numba.set_num_threads(max(1, min(torch.get_num_threads(), lif_kernels.numba.config.NUMBA_NUM_THREADS)))
+
+
+class EventLIFLayer(torch.autograd.Function):
+    """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V,
+    and (given W_out [K, N, C]) the readout's input current F_out = S W_out [K, B, T, C], else None.
+
+    The compiled kernels of :mod:`surrogate_study.lif_kernels` (``layer_*``): input current from the
+    non-zero inputs only, recurrent and readout current from the spikes only. Backward, with
+    G = ∂L/∂F [K, B, T, N] from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`, with
+    ĝS += ∂L/∂F_out W_outᵀ formed inside the kernel, and a spike-count gradient read once per sample):
+
+        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k (over spikes),
+        ∂L/∂W_out,k = S_kᵀ ∂L/∂F_out,k (one GEMM),  ∂L/∂X_k = G_k W_kᵀ (one GEMM, for layers above the first).
+    """
+
+    @staticmethod
+    def forward(ctx, inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor],
+                readout_weight: Optional[Tensor], params: LIFParameters, surrogates: CellSurrogates,
+                differentiable_reset: tuple[bool, ...], propagate_recurrent: tuple[bool, ...]):  # type: ignore[override]
+        cells, neurons = weight.shape[0], weight.shape[2]
+        batch, steps = inputs.shape[1:3]
+        shape = (cells, batch, steps, neurons)
+        membrane, spikes = weight.new_empty(shape), weight.new_empty(shape)
+        store_current = any(differentiable_reset)
+        current = weight.new_empty(shape) if store_current else weight.new_empty((1, 1, 1, 1))
+        recurrent, has_readout = recurrent_weight is not None, readout_weight is not None
+        v = recurrent_weight.detach() if recurrent else weight.new_empty((1, 1, 1))
+        w_out = readout_weight.detach() if has_readout else weight.new_empty((1, 1, 1))
+        readout_current = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
+                           else weight.new_empty((1, 1, 1, 1)))
+        _numba_threads()
+        lif_kernels.layer_forward_kernel(
+            inputs.detach().numpy(), weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(), has_readout,
+            store_current, params.decay_mem, params.decay_syn, params.threshold,
+            membrane.numpy(), current.numpy(), spikes.numpy(), readout_current.numpy(),
+        )
+        ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes)
+        ctx.params, ctx.surrogates = params, surrogates
+        ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
+        ctx.set_materialize_grads(False)
+        return spikes, membrane, (readout_current if has_readout else None)
+
+    @staticmethod
+    def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor],
+                 grad_readout_current: Optional[Tensor]):  # type: ignore[override]
+        inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes = ctx.saved_tensors
+        params: LIFParameters = ctx.params
+        cell_surrogates = ctx.surrogates.surrogates
+        recurrent = recurrent_weight is not None
+        has_readout = readout_weight is not None and grad_readout_current is not None
+        dummy = np.zeros((1, 1, 1, 1), dtype=membrane.numpy().dtype)
+        dummy3 = membrane.new_empty((1, 1, 1))
+        dummy_t = membrane.new_empty((1, 1, 1, 1))
+        readout_t = readout_weight.detach().transpose(1, 2).contiguous() if has_readout else dummy3
+        static = False
+        if grad_spikes is not None and grad_spikes.shape[2] > 1 and grad_spikes.stride(2) == 0:
+            grad_spikes, static = grad_spikes[:, :, :1], True  # a spike count's gradient: same at every step
+        propagate_mask = _cell_mask([p and recurrent for p in ctx.propagate_recurrent], dummy3)
+        cells, batch, steps, neurons = membrane.shape
+        need_inputs = ctx.needs_input_grad[0]
+        need_weight = ctx.needs_input_grad[1]
+        need_recurrent = recurrent and ctx.needs_input_grad[2]
+        need_readout = readout_weight is not None and ctx.needs_input_grad[3]
+        chunks = min(WEIGHT_GRADIENT_CHUNKS, batch)
+        zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
+        grad_current = membrane.new_empty((cells, batch, steps, neurons)) if need_inputs else dummy_t
+        acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
+        acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
+        grad_u, grad_i = zeros(cells, batch, neurons), zeros(cells, batch, neurons)  # gU[T] = gI[T] = 0
+        before = (
+            membrane.numpy(), current.numpy(), spikes.numpy(),
+            grad_spikes.contiguous().numpy() if grad_spikes is not None else dummy,
+            grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
+            grad_spikes is not None, static, grad_membrane is not None,
+        )
+        after = (
+            grad_readout_current.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
+            np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
+            np.array([s.beta for s in cell_surrogates], dtype=np.float64),
+            np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
+            np.array(ctx.differentiable_reset, dtype=np.bool_),
+            params.decay_mem, params.decay_syn, params.threshold,
+            inputs.detach().numpy(), acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
+            grad_current.numpy(), need_inputs,
+        )
+        state = (grad_u.numpy(), grad_i.numpy())
+        _numba_threads()
+        if propagate_mask is None:  # all steps of every sample in one call
+            lif_kernels.layer_backward_kernel(*before, grad_u.numpy(), False, *after, steps - 1, 0, *state)
+        else:  # gS[n] += gI[n+1] Vᵀ: one batched GEMM per step, between single-step kernel calls
+            weight_t = recurrent_weight.detach().transpose(1, 2)
+            term = torch.empty_like(grad_i)
+            for n in range(steps - 1, -1, -1):
+                torch.bmm(grad_i, weight_t, out=term).mul_(propagate_mask)
+                lif_kernels.layer_backward_kernel(*before, term.numpy(), True, *after, n, n, *state)
+        grad_inputs = grad_weight = grad_recurrent = grad_readout = None
+        if need_inputs:
+            grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight.transpose(1, 2))
+            grad_inputs = grad_inputs.view(cells, batch, steps, -1)
+            if inputs.shape[0] == 1 and cells > 1:
+                grad_inputs = grad_inputs.sum(0, keepdim=True)
+        if need_weight:
+            grad_weight = acc_w.sum(1)
+        if need_recurrent:
+            grad_recurrent = acc_v.sum(1)
+        if need_readout:
+            if has_readout:
+                grad_readout = weight_gradient(spikes.view(cells, batch * steps, neurons),
+                                               grad_readout_current.contiguous().view(cells, batch * steps, -1))
+            else:
+                grad_readout = torch.zeros_like(readout_weight)
+        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None
+
+
+def lif_layer_cells(
+    inputs: Tensor,
+    weight: Tensor,
+    params: LIFParameters,
+    surrogates: Sequence[Surrogate],
+    recurrent_weight: Optional[Tensor] = None,
+    detach_reset: Sequence[bool] | bool = True,
+    detach_recurrent: Sequence[bool] | bool = False,
+    use_kernel: bool = True,
+    readout_weight: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+    """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P] (spikes or counts,
+    shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N]; with
+    ``readout_weight`` W_out [K, N, C] also the readout's input current S W_out [K, B, T, C] (else None).
+
+    On the CPU with known surrogate shapes: :class:`EventLIFLayer` (event-driven compiled kernels);
+    elsewhere (CUDA, or ``use_kernel`` False) F = X W by one GEMM per cell and :class:`LIFTimeLoop`.
+    """
+    cells = weight.shape[0]
+    per_cell = lambda value: [value] * cells if isinstance(value, bool) else list(value)  # noqa: E731
+    surrogates = list(surrogates)
+    cell_surrogates = CellSurrogates(tuple(surrogates if len(surrogates) == cells else surrogates * cells))
+    differentiable_reset = tuple(not d for d in per_cell(detach_reset))
+    propagate = tuple(not d for d in per_cell(detach_recurrent))
+    inputs = inputs.to(weight.dtype)
+    if (use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
+            and all(s.shape in lif_kernels.KERNEL_SHAPES for s in cell_surrogates.surrogates)):
+        return EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, readout_weight, params,
+                                   cell_surrogates, differentiable_reset, propagate)
+
+    batch, steps = inputs.shape[1:3]
+    rows = inputs.transpose(1, 2).reshape(inputs.shape[0], steps * batch, -1)  # [K or 1, T·B, P]
+    feedforward = cell_matmul(rows, weight).view(cells, steps, batch, -1)
+    spikes, membrane = LIFTimeLoop.apply(feedforward.contiguous(), recurrent_weight, params, cell_surrogates,
+                                         differentiable_reset, propagate)
+    spikes, membrane = spikes.transpose(1, 2), membrane.transpose(1, 2)
+    readout_current = None
+    if readout_weight is not None:
+        readout_current = cell_matmul(spikes.reshape(cells, batch * steps, -1), readout_weight)
+        readout_current = readout_current.view(cells, batch, steps, -1)
+    return spikes, membrane, readout_current

@@ -7,9 +7,11 @@ K independent networks ("cells") of one architecture are stored as stacked weigh
 [K, fan_in, fan_out] and run as one batched computation; cell k may have its own
 surrogate, detach flags and initial weights (its own seed). A single run is K = 1.
 Weights are drawn from g·U(−√k, √k), k = 1/fan_in (PyTorch's ``nn.Linear`` default for the
-spec's gain g = 1; ``model.init_gain`` sets g per cell), cell by cell from that cell's generator, in the order layer 1 W, layer 1 V, layer 2 W,
-…, readout; there are no biases. The feed-forward current of all time steps is one
-(batched) matmul F = S_in @ W.
+spec's gain g = 1; ``model.init_gain`` sets g per cell), cell by cell from that cell's generator,
+in the order layer 1 W, layer 1 V, layer 2 W, …, readout; there are no biases. On the CPU the
+fused backend forms the input current of each layer from the non-zero inputs only
+(:func:`surrogate_study.fused_lif.lif_layer_cells`); elsewhere it is one batched matmul
+F = S_in @ W over all time steps.
 
 Backends: ``fused`` (default) uses :mod:`surrogate_study.fused_lif`; ``reference`` runs
 the plain autograd time loop of :mod:`surrogate_study.lif`, cell by cell.
@@ -23,8 +25,7 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .cell_matmul import cell_matmul
-from .fused_lif import fused_lif_cells, leaky_readout_cells
+from .fused_lif import leaky_readout_sample_major, lif_layer_cells
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .surrogates import Surrogate
 
@@ -126,26 +127,21 @@ class SpikingNetwork(nn.Module):
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def _fused_forward(self, spikes_in: Tensor) -> NetworkOutput:
-        """The fused core, cell-major [K, T, B, N] inside; traces returned as [K, B, T, N] views."""
-        if spikes_in.dim() == 3:  # [B, T, in] shared by all cells
-            batch, steps, _ = spikes_in.shape
-            spikes = spikes_in.transpose(0, 1).reshape(1, steps * batch, -1)
-        else:
-            _, batch, steps, _ = spikes_in.shape
-            spikes = spikes_in.transpose(1, 2).reshape(spikes_in.shape[0], steps * batch, -1)
+        """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`); the last
+        hidden layer also forms the readout's input current, which the readout filter turns into U_out."""
+        spikes = spikes_in.unsqueeze(0) if spikes_in.dim() == 3 else spikes_in  # [K or 1, B, T, in]
         traces: list[LayerTrace] = []
+        readout_current = None
         for layer in range(self.n_hidden_layers):
-            feedforward = cell_matmul(spikes, self.weights[layer]).view(self.cells, steps, batch, -1)
-            layer_spikes, membrane = fused_lif_cells(
-                feedforward, self.params, self.surrogates,
+            last = layer + 1 == self.n_hidden_layers
+            spikes, membrane, readout_current = lif_layer_cells(
+                spikes, self.weights[layer], self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
-                self.detach_reset, self.detach_recurrent,
+                self.detach_reset, self.detach_recurrent, readout_weight=self.readout_weight if last else None,
             )
-            traces.append(LayerTrace(layer_spikes.transpose(1, 2), membrane.transpose(1, 2)))
-            spikes = layer_spikes.view(self.cells, steps * batch, -1)
-        readout_current = cell_matmul(spikes, self.readout_weight).view(self.cells, steps, batch, -1)
-        readout = leaky_readout_cells(readout_current, self.params)  # [K, T, B, C]
-        return NetworkOutput(readout.max(dim=1).values, readout.transpose(1, 2), traces)
+            traces.append(LayerTrace(spikes, membrane))
+        readout = leaky_readout_sample_major(readout_current, self.params)  # [K, B, T, C]
+        return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def forward(self, spikes_in: Tensor) -> NetworkOutput:
         """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell)."""

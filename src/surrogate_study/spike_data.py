@@ -11,9 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
+import numba
 import numpy as np
 import torch
 from torch import Tensor
+
+
+@numba.njit(cache=True)
+def _add_counts(times, units, indptr, indices, out) -> None:
+    """out[r, times[e], units[e]] += 1 for every event e of sample indices[r] (out [R, T, U], zeroed)."""
+    for row in range(indices.shape[0]):
+        sample = indices[row]
+        for event in range(indptr[sample], indptr[sample + 1]):
+            out[row, times[event], units[event]] += 1.0
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,17 @@ class SpikeDataset:
 
     def dense(self, indices: Tensor | Sequence[int], device: torch.device | str = "cpu") -> Tensor:
         """Spike counts X[b, n, u] of the samples ``indices``, float32 on ``device``."""
-        indices = torch.as_tensor(indices, dtype=torch.int64)
-        positions, rows = self._event_positions(indices)
-        flat = (rows * self.n_steps + self.times[positions]) * self.n_units + self.units[positions]
-        counts = torch.bincount(flat, minlength=len(indices) * self.n_steps * self.n_units)
-        return counts.view(len(indices), self.n_steps, self.n_units).to(device=device, dtype=torch.float32)
+        return self.dense_cells([indices], device)[0]
+
+    def dense_cells(self, batches: Sequence[Tensor | Sequence[int]], device: torch.device | str = "cpu") -> Tensor:
+        """X[k, b, n, u]: the spike counts of batch k (index lists of equal length), float32 on ``device``;
+        one pass over the events of the batches (compiled), no per-batch tensors."""
+        indices = np.stack([np.asarray(torch.as_tensor(b, dtype=torch.int64)) for b in batches])
+        if indices.size and not (0 <= indices.min() and indices.max() < len(self)):
+            raise IndexError(f"sample indices must lie in [0, {len(self)})")
+        out = torch.zeros(indices.shape[0] * indices.shape[1], self.n_steps, self.n_units, dtype=torch.float32)
+        _add_counts(self.times.numpy(), self.units.numpy(), self.indptr.numpy(), indices.reshape(-1), out.numpy())
+        return out.view(*indices.shape, self.n_steps, self.n_units).to(device)
 
     def subset(self, indices: Tensor | Sequence[int]) -> "SpikeDataset":
         """A new dataset holding the samples ``indices`` in that order."""

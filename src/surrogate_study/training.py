@@ -311,7 +311,7 @@ class CellTrainer:
         for start in range(0, len(data), batch_size):
             batches = [order[start : start + batch_size] for order in orders]
             labels = torch.stack([data.labels[b] for b in batches]).to(self.device)  # [K, B]
-            inputs = torch.stack([data.dense(b, self.device) for b in batches])  # [K, B, T, U]
+            inputs = data.dense_cells(batches, self.device)  # [K, B, T, U]
             output = self.model(inputs)
             cross_entropy = F.cross_entropy(output.logits.flatten(0, 1), labels.flatten(), reduction="none")
             regularization = self.regularizer([t.spikes for t in output.hidden])

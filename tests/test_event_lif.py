@@ -1,0 +1,182 @@
+"""The event-driven layer kernels (EventLIFLayer) equal the plain autograd reference in float64:
+spikes, and the gradients of inputs X, weights W and recurrent weights V, for every surrogate shape,
+scale and detach flag, feed-forward and recurrent, shared or per-cell inputs, each cell as alone."""
+
+import itertools
+
+import numpy as np
+
+import pytest
+import torch
+
+from surrogate_study.fused_lif import lif_layer_cells
+from surrogate_study.lif import LIFParameters, lif_layer_dynamics
+from surrogate_study.surrogates import Surrogate, surrogate_names
+
+PARAMS = LIFParameters()
+SHAPES = [s for s in surrogate_names() if not s.startswith("test_")]
+DEVICES = [
+    pytest.param("cpu"),
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
+
+
+def layer_inputs(cells=1, shared=False, batch=3, steps=40, n_in=7, neurons=6, seed=0, recurrent=False,
+                 device="cpu"):
+    g = torch.Generator().manual_seed(seed)
+    # sparse spike counts (0, 1 or 2) and weights strong enough that neurons spike and reset often
+    x = (torch.rand(1 if shared else cells, batch, steps, n_in, generator=g) < 0.3).double()
+    x = x * (1 + (torch.rand(x.shape, generator=g) < 0.2).double())
+    w = torch.rand(cells, n_in, neurons, generator=g, dtype=torch.float64) * 1.6 - 0.2
+    v = (torch.rand(cells, neurons, neurons, generator=g, dtype=torch.float64) - 0.5) * 0.6
+    up_s = torch.randn(cells, batch, steps, neurons, generator=g, dtype=torch.float64)
+    up_u = torch.randn(cells, batch, steps, neurons, generator=g, dtype=torch.float64)
+    leaves = [t.to(device).requires_grad_(True) for t in (x, w, v)]
+    return leaves[0], leaves[1], (leaves[2] if recurrent else None), up_s.to(device), up_u.to(device)
+
+
+def reference(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, use_s=True, use_u=True):
+    loss, spikes = 0.0, []
+    for k in range(w.shape[0]):
+        trace = lif_layer_dynamics(x[min(k, x.shape[0] - 1)] @ w[k], PARAMS, surrogates[k],
+                                   None if v is None else v[k], detach_reset[k], detach_recurrent[k])
+        loss = loss + use_s * (trace.spikes * up_s[k]).sum() + use_u * (trace.membrane * up_u[k]).sum()
+        spikes.append(trace.spikes)
+    return torch.stack(spikes), loss
+
+
+def fused(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, use_s=True, use_u=True, use_kernel=True):
+    spikes, membrane, _ = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, detach_recurrent, use_kernel)
+    return spikes, use_s * (spikes * up_s).sum() + use_u * (membrane * up_u).sum()
+
+
+def grads(run, leaves, *args, **kwargs):
+    for t in leaves:
+        if t is not None:
+            t.grad = None
+    spikes, loss = run(*leaves[:3], *args, **kwargs)
+    loss.backward()
+    return spikes.detach(), [None if t is None else t.grad.clone() for t in leaves]
+
+
+def assert_equal_to_reference(leaves, up_s, up_u, surrogates, detach_reset, detach_recurrent, **kwargs):
+    ref_spikes, ref = grads(reference, leaves, up_s, up_u, surrogates, detach_reset, detach_recurrent,
+                            **{k: v for k, v in kwargs.items() if k != "use_kernel"})
+    spikes, fast = grads(fused, leaves, up_s, up_u, surrogates, detach_reset, detach_recurrent, **kwargs)
+    assert ref_spikes.sum() > 20, "the check needs spikes"
+    assert torch.equal(spikes, ref_spikes)
+    for a, b in zip(fast, ref):
+        if b is not None:
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("scale", ["normalized", "asymptotic"])
+@pytest.mark.parametrize(
+    "recurrent, detach_reset, detach_recurrent",
+    [(False, True, False), (False, False, False), *itertools.product([True], [True, False], [True, False])],
+)
+def test_layer_gradients_equal_autograd_reference(device, shape, scale, recurrent, detach_reset, detach_recurrent):
+    x, w, v, up_s, up_u = layer_inputs(recurrent=recurrent, device=device)
+    assert_equal_to_reference([x, w, v], up_s, up_u, [Surrogate(shape, 5.0, scale)], [detach_reset],
+                              [detach_recurrent])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("use_s, use_u", [(True, False), (False, True)])
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_layer_with_gradient_through_spikes_or_membrane_only(device, use_s, use_u, recurrent):
+    x, w, v, up_s, up_u = layer_inputs(recurrent=recurrent, seed=1, device=device)
+    assert_equal_to_reference([x, w, v], up_s, up_u, [Surrogate("superspike", 5.0)], [False], [False],
+                              use_s=use_s, use_u=use_u)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_batched_cells_with_different_settings_equal_the_reference(device, shared, recurrent):
+    surrogates = [Surrogate("superspike", 10.0), Surrogate("esser", 2.0, "asymptotic"),
+                  Surrogate("sigmoid", 30.0), Surrogate("true", 1.0)]
+    x, w, v, up_s, up_u = layer_inputs(cells=4, shared=shared, recurrent=recurrent, seed=2, device=device)
+    assert_equal_to_reference([x, w, v], up_s, up_u, surrogates, [True, False, True, False],
+                              [False, True, True, False])
+
+
+def test_torch_loop_fallback_equals_the_kernel():
+    """``use_kernel=False`` (the path CUDA takes) gives the kernel's spikes and gradients."""
+    x, w, v, up_s, up_u = layer_inputs(cells=2, recurrent=True, seed=3)
+    args = (up_s, up_u, [Surrogate("superspike", 5.0), Surrogate("sigmoid", 8.0)], [False, True], [False, True])
+    kernel = grads(fused, [x, w, v], *args, use_kernel=True)
+    loop = grads(fused, [x, w, v], *args, use_kernel=False)
+    assert torch.equal(kernel[0], loop[0])
+    for a, b in zip(kernel[1], loop[1]):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_float32_layer_tracks_the_float32_reference(recurrent):
+    x, w, v, up_s, up_u = layer_inputs(batch=8, recurrent=recurrent, seed=4)
+    leaves = [t.detach().float().requires_grad_(True) if t is not None else None for t in (x, w, v)]
+    args = (up_s.float(), up_u.float(), [Surrogate("superspike", 5.0)], [False], [False])
+    ref_spikes, ref = grads(reference, leaves, *args)
+    spikes, fast = grads(fused, leaves, *args)
+    assert fast[1].dtype == torch.float32
+    # float32 sums in another order: a spike may flip in a near-threshold case
+    assert (spikes != ref_spikes).float().mean() < 0.01
+    if torch.equal(spikes, ref_spikes):
+        for a, b in zip(fast, ref):
+            if b is not None:
+                torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
+
+
+def test_dense_cells_equals_the_stacked_dense_batches():
+    from surrogate_study.spike_data import SpikeDataset
+
+    g = np.random.default_rng(0)
+    counts = g.integers(0, 4, size=30)
+    data = SpikeDataset.from_event_arrays(g.integers(0, 12, counts.sum()), g.integers(0, 5, counts.sum()), counts,
+                                          g.integers(0, 3, 30), 12, 5, 3)
+    batches = [torch.as_tensor(g.permutation(30)[:7]) for _ in range(3)]
+    stacked = data.dense_cells(batches)
+    assert stacked.shape == (3, 7, 12, 5) and stacked.sum() > 0
+    for k, batch in enumerate(batches):
+        expected = torch.zeros(7, 12, 5)
+        for row, j in enumerate(batch.tolist()):
+            for e in range(int(data.indptr[j]), int(data.indptr[j + 1])):
+                expected[row, data.times[e], data.units[e]] += 1
+        assert torch.equal(stacked[k], expected)
+        assert torch.equal(data.dense(batch), expected)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("recurrent, detach_reset", [(False, True), (False, False), (True, False)])
+def test_layer_with_readout_current_and_spike_counts_equals_the_reference(device, recurrent, detach_reset):
+    """The last layer forms S W_out itself; a loss on it and on spike counts (a gradient that is the same at
+    every step) gives the reference's gradients for X, W, V and W_out."""
+    x, w, v, _, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=7, device=device)
+    g = torch.Generator().manual_seed(8)
+    w_out = torch.randn(2, 6, 4, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
+    up_o = torch.randn(2, 3, 40, 4, generator=g, dtype=torch.float64).to(device)
+    up_c = torch.randn(2, 3, 6, generator=g, dtype=torch.float64).to(device)
+    surrogates = [Surrogate("superspike", 5.0), Surrogate("esser", 2.0, "asymptotic")]
+    leaves = [t for t in (x, w, v, w_out) if t is not None]
+
+    def loss_of(spikes, membrane, readout_current):
+        return ((readout_current * up_o).sum() + (spikes.sum(dim=2).square() * up_c).sum()
+                + 0.1 * (membrane * up_u).sum())
+
+    spikes, membrane, current = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
+                                                readout_weight=w_out)
+    loss_of(spikes, membrane, current).backward()
+    fast = [t.grad.clone() for t in leaves]
+    for t in leaves:
+        t.grad = None
+    traces = [lif_layer_dynamics(x[0] @ w[k] if x.shape[0] == 1 else x[k] @ w[k], PARAMS, surrogates[k],
+                                 None if v is None else v[k], detach_reset, False) for k in range(2)]
+    ref_spikes = torch.stack([t.spikes for t in traces])
+    loss_of(ref_spikes, torch.stack([t.membrane for t in traces]), ref_spikes @ w_out.unsqueeze(1)).backward()
+    assert ref_spikes.sum() > 20 and torch.equal(spikes.detach(), ref_spikes.detach())
+    torch.testing.assert_close(current.detach(), (ref_spikes @ w_out.unsqueeze(1)).detach(), rtol=1e-9, atol=1e-10)
+    for a, t in zip(fast, leaves):
+        torch.testing.assert_close(a, t.grad, rtol=1e-9, atol=1e-10)
