@@ -45,19 +45,19 @@ def poison_inputs(monkeypatch, cell, cells, epoch, batch_size):
 
     def load(dataset_config):
         splits = real_load(dataset_config)
-        dense, calls = splits.train.dense, [0]
+        dense_cells, calls = splits.train.dense_cells, [0]
         batches_per_epoch = -(-len(splits.train) // batch_size)
         assert batches_per_epoch >= 2
 
-        def poisoned(indices, device):
-            x = dense(indices, device)
+        def poisoned(batches, device):
+            x = dense_cells(batches, device)  # [K, B, T, U]: train_epoch densifies all cells of a batch at once
             calls[0] += 1
-            index = calls[0] - 1  # train_epoch densifies cell 0, 1, ..., K-1 of each batch in turn
-            if index % cells == cell and index // cells >= epoch * batches_per_epoch + 1:
-                x = torch.full_like(x, float("nan"))
+            assert len(batches) == cells
+            if calls[0] - 1 >= epoch * batches_per_epoch + 1:
+                x[cell] = float("nan")
             return x
 
-        object.__setattr__(splits.train, "dense", poisoned)
+        object.__setattr__(splits.train, "dense_cells", poisoned)
         return splits
 
     monkeypatch.setattr(training, "load_splits", load)
