@@ -187,8 +187,12 @@ rule fig6:
 
 
 rule table1:
+    """Table 1 from the configuration actually run, and the plateau epoch of every study's best configuration."""
     input:
-        all_study_tables(),
+        tables=all_study_tables(),
+        histories=expand("results/studies/{study}_history.csv", study=list(PLAN.studies)),
+    params:
+        studies=list(PLAN.studies),
     output:
         md=report("figures/table1.md", caption="../report/table1.rst", category="Tables"),
         tex="figures/table1.tex",

@@ -1,16 +1,21 @@
-"""Table 1 — parameters per dataset, rendered from the aggregated tables of the configuration run."""
+"""Table 1 — parameters per dataset, rendered from the aggregated tables of the configuration run,
+followed by the plateau epoch of every study's best configuration (surrogate_study.plateau)."""
 
 import sys
 
 import pandas as pd
 
+from surrogate_study import plateau
 from surrogate_study.atomic import write_text_atomic
 from surrogate_study.tables import parameter_table, to_latex, to_markdown
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
-cells = pd.concat([pd.read_csv(path) for path in snakemake.input], ignore_index=True).drop_duplicates("cell")
+frames = {study: (pd.read_csv(table), pd.read_csv(history)) for study, table, history
+          in zip(snakemake.params.studies, snakemake.input.tables, snakemake.input.histories)}
+cells = pd.concat([table for table, _ in frames.values()], ignore_index=True).drop_duplicates("cell")
 table = parameter_table(cells)
+plateaus = plateau.plateau_table(frames)
 write_text_atomic(snakemake.output.md, "# Table 1 — parameters of the runs in this configuration\n\n"
-                  + to_markdown(table))
+                  + to_markdown(table) + "\n## Plateau epochs per study\n\n" + plateau.to_markdown(plateaus))
 write_text_atomic(snakemake.output.tex, to_latex(table))
