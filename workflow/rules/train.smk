@@ -1,4 +1,8 @@
 # One rule per job: the cells of one architecture, trained as one batched computation.
+# Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last.
+_WORK = {job: sum(neuron_steps(PLAN.cells[c]) * (2.5 if PLAN.cells[c]["model"]["recurrent"] else 1.0) for c in cells)
+         for job, cells in PLAN.jobs.items()}
+_PRIORITY = {job: rank for rank, job in enumerate(sorted(_WORK, key=lambda j: (_WORK[j], j)))}
 for _job, _cells in PLAN.jobs.items():
 
     rule:
@@ -17,6 +21,7 @@ for _job, _cells in PLAN.jobs.items():
         benchmark:
             f"results/benchmarks/train/{_job}.tsv"
         threads: config.get("train_threads", 2)
+        priority: _PRIORITY[_job]
         resources:
             cells=len(_cells),
             gpu=config.get("train_gpus", 0),
