@@ -27,11 +27,14 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--gain", type=float, default=1.0, help="model.init_gain")
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--shape", default="superspike", help="surrogate.shape")
+    parser.add_argument("--beta", type=float, default=10.0, help="surrogate.beta")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     config = resolve_config({"seed": args.seed, "threads": args.threads,
-                             "model": {"hidden": args.hidden, "init_gain": args.gain}, "training": {"lr": args.lr}})
+                             "model": {"hidden": args.hidden, "init_gain": args.gain}, "training": {"lr": args.lr},
+                             "surrogate": {"shape": args.shape, "beta": args.beta}})
     trainer = CellTrainer([config], [Path(tempfile.mkdtemp())])
     data, batch = trainer.splits.train, config["training"]["batch_size"]
     per_epoch = len(data) // batch
