@@ -1,4 +1,6 @@
-"""Shared fixtures: small, fast run configs."""
+"""Shared fixtures: small, fast run configs; ``variant`` for dotted-key copies of a config."""
+
+import copy
 
 import pytest
 
@@ -31,3 +33,15 @@ def tiny_config():
         "dataset": {**SMALL_TASK, "samples_per_class": 40},
         "threads": 2,
     })
+
+
+def variant(config, **changes):
+    """A deep copy of ``config`` with dotted keys replaced, e.g. ``variant(c, **{"training.lr": 0.1})``."""
+    new = copy.deepcopy(config)
+    for dotted, value in changes.items():
+        *parents, key = dotted.split(".")
+        target = new
+        for parent in parents:
+            target = target[parent]
+        target[key] = value
+    return new

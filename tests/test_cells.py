@@ -1,7 +1,5 @@
 """Several grid cells trained as one batched computation equal each cell trained alone."""
 
-import copy
-
 import pytest
 import torch
 
@@ -10,16 +8,7 @@ from surrogate_study.optim import CellAdam
 from surrogate_study.surrogates import _SURROGATES, register_surrogate
 from surrogate_study.training import CHECKPOINT_NAME, train, train_cells
 
-
-def variant(config, **changes):
-    new = copy.deepcopy(config)
-    for dotted, value in changes.items():
-        *parents, key = dotted.split(".")
-        target = new
-        for parent in parents:
-            target = target[parent]
-        target[key] = value
-    return new
+from conftest import variant
 
 
 def comparable(metrics):

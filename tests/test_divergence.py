@@ -1,6 +1,5 @@
 """A cell whose loss becomes non-finite ends `diverged`; the other cells of its job are untouched."""
 
-import copy
 import json
 
 import pytest
@@ -9,16 +8,7 @@ import torch
 from surrogate_study import training
 from surrogate_study.training import train, train_cells
 
-
-def variant(config, **changes):
-    new = copy.deepcopy(config)
-    for dotted, value in changes.items():
-        *parents, key = dotted.split(".")
-        target = new
-        for parent in parents:
-            target = target[parent]
-        target[key] = value
-    return new
+from conftest import variant
 
 
 def healthy(tiny_config):
