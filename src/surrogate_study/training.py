@@ -429,8 +429,11 @@ class CellTrainer:
                 torch_save_atomic(out_dir / MODEL_NAME, {"config": dict(config), "state_dict": weights,
                                                          "best_epoch": (state.best or {}).get("epoch")})
             write_json_atomic(out_dir / METRICS_NAME, metrics)
-            (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
             all_metrics.append(metrics)
+        # checkpoints go only once every cell's outputs are written: a job killed while writing them
+        # resumes at its last epoch (every cell still has its checkpoint) instead of training afresh
+        for out_dir in self.out_dirs:
+            (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
         return all_metrics
 
 
