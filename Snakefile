@@ -2,7 +2,11 @@
 # Rules live in workflow/rules/*.smk, adapters in workflow/scripts/, model code in src/surrogate_study.
 from snakemake.utils import min_version, validate
 
-from surrogate_study.config import ConfigError, check_yaml_file, validate_workflow_config
+from surrogate_study.config import (
+    ConfigError,
+    check_yaml_file,
+    validate_workflow_config,
+)
 
 min_version("9.0")
 

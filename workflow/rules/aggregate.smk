@@ -13,12 +13,12 @@ rule aggregate_study:
     output:
         table="results/studies/{study}.csv",
         history="results/studies/{study}_history.csv",
-    params:
-        rows=study_rows,
     log:
         "logs/aggregate/{study}.log",
     conda:
         "../envs/study.yaml"
+    params:
+        rows=study_rows,
     script:
         "../scripts/aggregate_study.py"
 
@@ -29,13 +29,16 @@ rule collect_benchmarks:
         expand("results/benchmarks/train/{job}.tsv", job=list(PLAN.jobs)),
     output:
         "results/benchmarks.csv",
-    params:
-        jobs={job: len(cells) for job, cells in PLAN.jobs.items()},
-        work={job: sum(neuron_steps(PLAN.cells[c]) for c in cells) for job, cells in PLAN.jobs.items()},
     log:
         "logs/aggregate/benchmarks.log",
     conda:
         "../envs/study.yaml"
+    params:
+        jobs={job: len(cells) for job, cells in PLAN.jobs.items()},
+        work={
+            job: sum(neuron_steps(PLAN.cells[c]) for c in cells)
+            for job, cells in PLAN.jobs.items()
+        },
     script:
         "../scripts/collect_benchmarks.py"
 
@@ -46,13 +49,13 @@ rule cost_estimate:
         config.get("reference_benchmarks", "benchmarks/reference_cpu.csv"),
     output:
         "results/cost_estimate.tsv",
-    params:
-        studies={name: PLAN.study_cells(name) for name in PLAN.studies},
-        cells=PLAN.cells,
-        threads=config.get("train_threads", 2),
     log:
         "logs/aggregate/cost_estimate.log",
     conda:
         "../envs/study.yaml"
+    params:
+        studies={name: PLAN.study_cells(name) for name in PLAN.studies},
+        cells=PLAN.cells,
+        threads=config.get("train_threads", 2),
     script:
         "../scripts/cost_estimate.py"

@@ -16,11 +16,22 @@ FIGURE_STUDIES = {
     "fig6": ["sparsity"],
 }
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6"]
-CLAIM_STUDIES = ["shape", "shape_control", "sg_vs_true", "scale", "scale_recurrent", "sparsity"]
+CLAIM_STUDIES = [
+    "shape",
+    "shape_control",
+    "sg_vs_true",
+    "scale",
+    "scale_recurrent",
+    "sparsity",
+]
 
-_missing = sorted({s for studies in FIGURE_STUDIES.values() for s in studies} - set(config["studies"]))
+_missing = sorted(
+    {s for studies in FIGURE_STUDIES.values() for s in studies} - set(config["studies"])
+)
 if _missing:
-    raise ValueError(f"config error at studies: missing {', '.join(_missing)} (the figures read them)")
+    raise ValueError(
+        f"config error at studies: missing {', '.join(_missing)} (the figures read them)"
+    )
 try:
     PLAN = plan_studies(config)
 except ConfigError as error:
@@ -33,7 +44,9 @@ if _unknown:
         f"config error at datasets: {', '.join(map(repr, _unknown))} is not a registered dataset "
         f"(allowed: {', '.join(dataset_names())})"
     )
-_undeclared = sorted({cell["dataset"]["name"] for cell in PLAN.cells.values()} - set(config["datasets"]))
+_undeclared = sorted(
+    {cell["dataset"]["name"] for cell in PLAN.cells.values()} - set(config["datasets"])
+)
 if _undeclared:
     raise ValueError(
         f"config error at datasets: {', '.join(_undeclared)} is trained on by a study but not declared "
@@ -84,15 +97,20 @@ def figure_outputs(name):
 
 def final_targets():
     """Default target: the figures, tables and report, and the intermediates they are made from (study
-    tables, figure data, processed datasets), so that a deleted intermediate is rebuilt."""
-    return [f for name in FIGURES for f in figure_outputs(name)] + [
-        "figures/table1.md",
-        "figures/table1.tex",
-        "figures/claims.md",
-        "results/benchmarks.csv",
-        "results/metrics.json",
-        "figures/report.html",
-    ] + intermediate_targets()
+    tables, figure data, processed datasets), so that a deleted intermediate is rebuilt.
+    """
+    return (
+        [f for name in FIGURES for f in figure_outputs(name)]
+        + [
+            "figures/table1.md",
+            "figures/table1.tex",
+            "figures/claims.md",
+            "results/benchmarks.csv",
+            "results/metrics.json",
+            "figures/report.html",
+        ]
+        + intermediate_targets()
+    )
 
 
 def intermediate_targets():
@@ -112,7 +130,9 @@ def declared_real_datasets():
 
 def all_raw_files():
     """Every raw download of the declared datasets (DVC stage `raw`)."""
-    return [path for name in declared_real_datasets() for path in dataset_raw_files(name)]
+    return [
+        path for name in declared_real_datasets() for path in dataset_raw_files(name)
+    ]
 
 
 def all_processed_files():
@@ -148,9 +168,18 @@ def raw_files(wildcards):
 
 def preprocessing_constants(dataset):
     """Package defaults, updated by the config's preprocessing section."""
-    return {**PREPROCESSING[dataset], **config.get("preprocessing", {}).get(dataset, {})}
+    return {
+        **PREPROCESSING[dataset],
+        **config.get("preprocessing", {}).get(dataset, {}),
+    }
 
 
 def job_data(cells):
     """Processed dataset files the cells of a job train on (Randman is generated in the job)."""
-    return sorted({PLAN.cells[c]["dataset"]["path"] for c in cells if "path" in PLAN.cells[c]["dataset"]})
+    return sorted(
+        {
+            PLAN.cells[c]["dataset"]["path"]
+            for c in cells
+            if "path" in PLAN.cells[c]["dataset"]
+        }
+    )

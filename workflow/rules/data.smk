@@ -3,13 +3,13 @@ rule randman_examples:
     output:
         manifolds="results/figure_data/fig1_manifolds.csv",
         rasters="results/figure_data/fig1_rasters.csv",
-    params:
-        alphas=config["figures"]["randman_alphas"],
-        dataset=PLAN.cells[PLAN.study_cells("sg_vs_true")[0]]["dataset"],
     log:
         "logs/data/randman_examples.log",
     conda:
         "../envs/study.yaml"
+    params:
+        alphas=config["figures"]["randman_alphas"],
+        dataset=PLAN.cells[PLAN.study_cells("sg_vs_true")[0]]["dataset"],
     script:
         "../scripts/randman_examples.py"
 
@@ -32,15 +32,15 @@ rule fetch_raw:
     """Download one raw file from its official location into data/raw/<dataset>/, MD5-verified (pooch)."""
     output:
         "data/raw/{dataset}/{file}",
-    wildcard_constraints:
-        dataset="mnist|fashion_mnist|shd",
-    params:
-        remote=lambda wildcards: remote_file(wildcards.dataset, wildcards.file),
     log:
         "logs/data/fetch_{dataset}_{file}.log",
+    wildcard_constraints:
+        dataset="mnist|fashion_mnist|shd",
     retries: 2
     conda:
         "../envs/study.yaml"
+    params:
+        remote=lambda wildcards: remote_file(wildcards.dataset, wildcards.file),
     script:
         "../scripts/fetch_raw.py"
 
@@ -51,14 +51,14 @@ rule preprocess_dataset:
         raw_files,
     output:
         "data/processed/{dataset}.npz",
-    wildcard_constraints:
-        dataset="mnist|fashion_mnist|shd|mnist5k",
-    params:
-        constants=lambda wildcards: preprocessing_constants(wildcards.dataset),
     log:
         "logs/data/preprocess_{dataset}.log",
+    wildcard_constraints:
+        dataset="mnist|fashion_mnist|shd|mnist5k",
     conda:
         "../envs/study.yaml"
+    params:
+        constants=lambda wildcards: preprocessing_constants(wildcards.dataset),
     script:
         "../scripts/preprocess_dataset.py"
 

@@ -1,7 +1,10 @@
 # One rule and one script per figure; scripts read only aggregated tables (results/studies/*.csv)
 # and the small tables under results/figure_data/.
 ALL_DATASETS = ["randman", "mnist5k", "mnist", "fashion_mnist", "shd"]
-PANEL_PARAMS = {"top_cells": config["figures"]["top_cells"], "claim_top_cells": config["claims"]["top_cells"]}
+PANEL_PARAMS = {
+    "top_cells": config["figures"]["top_cells"],
+    "claim_top_cells": config["claims"]["top_cells"],
+}
 
 
 # Panel tables: what each bar, point and error bar of Fig. 3-6 draws (mean, sd, n over seeds), from the
@@ -14,12 +17,12 @@ rule fig3_panels:
     output:
         fig3b="results/panels/fig3b.csv",
         fig3c="results/panels/fig3c.csv",
-    params:
-        **PANEL_PARAMS,
     log:
         "logs/figures/fig3_panels.log",
     conda:
         "../envs/study.yaml"
+    params:
+        **PANEL_PARAMS,
     script:
         "../scripts/panel_tables.py"
 
@@ -29,12 +32,12 @@ rule fig4_panels:
         "results/studies/tasks.csv",
     output:
         fig4="results/panels/fig4.csv",
-    params:
-        **PANEL_PARAMS,
     log:
         "logs/figures/fig4_panels.log",
     conda:
         "../envs/study.yaml"
+    params:
+        **PANEL_PARAMS,
     script:
         "../scripts/panel_tables.py"
 
@@ -50,12 +53,12 @@ rule fig5_panels:
         fig5d="results/panels/fig5d.csv",
         fig5e="results/panels/fig5e.csv",
         fig5f="results/panels/fig5f.csv",
-    params:
-        **PANEL_PARAMS,
     log:
         "logs/figures/fig5_panels.log",
     conda:
         "../envs/study.yaml"
+    params:
+        **PANEL_PARAMS,
     script:
         "../scripts/panel_tables.py"
 
@@ -65,12 +68,12 @@ rule fig6_panels:
         "results/studies/sparsity.csv",
     output:
         fig6="results/panels/fig6.csv",
-    params:
-        **PANEL_PARAMS,
     log:
         "logs/figures/fig6_panels.log",
     conda:
         "../envs/study.yaml"
+    params:
+        **PANEL_PARAMS,
     script:
         "../scripts/panel_tables.py"
 
@@ -98,12 +101,12 @@ rule fig2:
     output:
         pdf=report("figures/fig2.pdf", caption="../report/fig2.rst", category="Figures"),
         png="figures/fig2.png",
-    params:
-        hidden_units=PLAN.cells[trace_cell()]["model"]["hidden"][0],
     log:
         "logs/figures/fig2.log",
     conda:
         "../envs/study.yaml"
+    params:
+        hidden_units=PLAN.cells[trace_cell()]["model"]["hidden"][0],
     script:
         "../scripts/fig2.py"
 
@@ -115,12 +118,12 @@ rule fig3:
     output:
         pdf=report("figures/fig3.pdf", caption="../report/fig3.rst", category="Figures"),
         png="figures/fig3.png",
-    params:
-        betas=config["figures"]["surrogate_betas"],
     log:
         "logs/figures/fig3.log",
     conda:
         "../envs/study.yaml"
+    params:
+        betas=config["figures"]["surrogate_betas"],
     script:
         "../scripts/fig3.py"
 
@@ -131,12 +134,12 @@ rule fig4:
     output:
         pdf=report("figures/fig4.pdf", caption="../report/fig4.rst", category="Figures"),
         png="figures/fig4.png",
-    params:
-        all_datasets=ALL_DATASETS,
     log:
         "logs/figures/fig4.log",
     conda:
         "../envs/study.yaml"
+    params:
+        all_datasets=ALL_DATASETS,
     script:
         "../scripts/fig4.py"
 
@@ -155,16 +158,16 @@ rule fig5:
     output:
         pdf=report("figures/fig5.pdf", caption="../report/fig5.rst", category="Figures"),
         png="figures/fig5.png",
+    log:
+        "logs/figures/fig5.log",
+    conda:
+        "../envs/study.yaml"
     params:
         betas=config["figures"]["asymptotic_betas"],
         best_runs=config["figures"]["best_runs"],
         top_cells=config["figures"]["top_cells"],
         claim_top_cells=config["claims"]["top_cells"],
         large_beta=config["claims"]["large_beta"],
-    log:
-        "logs/figures/fig5.log",
-    conda:
-        "../envs/study.yaml"
     script:
         "../scripts/fig5.py"
 
@@ -175,13 +178,13 @@ rule fig6:
     output:
         pdf=report("figures/fig6.pdf", caption="../report/fig6.rst", category="Figures"),
         png="figures/fig6.png",
-    params:
-        collapse_fraction=config["figures"].get("collapse_fraction", 0.9),
-        all_datasets=ALL_DATASETS,
     log:
         "logs/figures/fig6.log",
     conda:
         "../envs/study.yaml"
+    params:
+        collapse_fraction=config["figures"].get("collapse_fraction", 0.9),
+        all_datasets=ALL_DATASETS,
     script:
         "../scripts/fig6.py"
 
@@ -190,34 +193,40 @@ rule table1:
     """Table 1 from the configuration actually run, and the plateau epoch of every study's best configuration."""
     input:
         tables=all_study_tables(),
-        histories=expand("results/studies/{study}_history.csv", study=list(PLAN.studies)),
-    params:
-        studies=list(PLAN.studies),
+        histories=expand(
+            "results/studies/{study}_history.csv", study=list(PLAN.studies)
+        ),
     output:
-        md=report("figures/table1.md", caption="../report/table1.rst", category="Tables"),
+        md=report(
+            "figures/table1.md", caption="../report/table1.rst", category="Tables"
+        ),
         tex="figures/table1.tex",
     log:
         "logs/figures/table1.log",
     conda:
         "../envs/study.yaml"
+    params:
+        studies=list(PLAN.studies),
     script:
         "../scripts/table1.py"
 
 
 rule claims:
     """The paper's claims checked against the aggregated results (thresholds: config `claims`), and their
-    headline numbers as JSON for `dvc metrics` (best accuracy per shape, scale-sensitivity gaps, critical activity)."""
+    headline numbers as JSON for `dvc metrics` (best accuracy per shape, scale-sensitivity gaps, critical activity).
+    """
     input:
         [f"results/studies/{s}.csv" for s in CLAIM_STUDIES],
     output:
-        table=report("figures/claims.md", caption="../report/claims.rst", category="Claims"),
+        table=report(
+            "figures/claims.md", caption="../report/claims.rst", category="Claims"
+        ),
         metrics="results/metrics.json",
-    params:
-        thresholds=config["claims"],
     log:
         "logs/figures/claims.log",
     conda:
         "../envs/study.yaml"
+    params:
+        thresholds=config["claims"],
     script:
         "../scripts/claims.py"
-

@@ -18,12 +18,16 @@ rule report:
         "figures/claims.md",
     output:
         "figures/report.html",
-    params:
-        python=sys.executable,
-        configfiles=" ".join(["--configfile", *map(str, workflow.configfiles)]) if workflow.configfiles else "",
     log:
         "logs/report.log",
     conda:
         "../envs/study.yaml"
+    params:
+        python=sys.executable,
+        configfiles=(
+            " ".join(["--configfile", *map(str, workflow.configfiles)])
+            if workflow.configfiles
+            else ""
+        ),
     shell:
         "{params.python} -m snakemake all_figures --nolock --report {output} {params.configfiles} > {log} 2>&1"
