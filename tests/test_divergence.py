@@ -35,19 +35,21 @@ def poison_inputs(monkeypatch, cell, cells, epoch, batch_size):
 
     def load(dataset_config):
         splits = real_load(dataset_config)
-        dense_cells, calls = splits.train.dense_cells, [0]
+        events_cells, calls = splits.train.events_cells, [0]
         batches_per_epoch = -(-len(splits.train) // batch_size)
         assert batches_per_epoch >= 2
 
-        def poisoned(batches, device):
-            x = dense_cells(batches, device)  # [K, B, T, U]: train_epoch densifies all cells of a batch at once
+        def poisoned(batches):
+            x = events_cells(batches)  # train_epoch reads the inputs of all cells of a batch at once, as events
             calls[0] += 1
             assert len(batches) == cells
             if calls[0] - 1 >= epoch * batches_per_epoch + 1:
-                x[cell] = float("nan")
+                first, last = int(x.indptr[cell * x.batch]), int(x.indptr[(cell + 1) * x.batch])
+                assert last > first
+                x.values[first:last] = float("nan")
             return x
 
-        object.__setattr__(splits.train, "dense_cells", poisoned)
+        object.__setattr__(splits.train, "events_cells", poisoned)
         return splits
 
     monkeypatch.setattr(training, "load_splits", load)

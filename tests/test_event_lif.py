@@ -140,6 +140,7 @@ def test_dense_cells_equals_the_stacked_dense_batches():
     batches = [torch.as_tensor(g.permutation(30)[:7]) for _ in range(3)]
     stacked = data.dense_cells(batches)
     assert stacked.shape == (3, 7, 12, 5) and stacked.sum() > 0
+    assert torch.equal(data.events_cells(batches).dense(), stacked)
     for k, batch in enumerate(batches):
         expected = torch.zeros(7, 12, 5)
         for row, j in enumerate(batch.tolist()):
@@ -180,3 +181,34 @@ def test_layer_with_readout_current_and_spike_counts_equals_the_reference(device
     torch.testing.assert_close(current.detach(), (ref_spikes @ w_out.unsqueeze(1)).detach(), rtol=1e-9, atol=1e-10)
     for a, t in zip(fast, leaves):
         torch.testing.assert_close(a, t.grad, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("recurrent", [False, True])
+@pytest.mark.parametrize("shared", [False, True])
+def test_input_events_give_exactly_the_dense_inputs_results(dtype, recurrent, shared):
+    """The kernels reading input events (repeated spikes merged into counts) give bit for bit the spikes,
+    membrane, readout current and weight gradients of the dense input X."""
+    from surrogate_study.spike_data import SpikeDataset
+
+    g = np.random.default_rng(5)
+    counts = g.integers(0, 30, size=40)
+    data = SpikeDataset.from_event_arrays(g.integers(0, 50, counts.sum()), g.integers(0, 12, counts.sum()), counts,
+                                          g.integers(0, 3, 40), 50, 12, 3)
+    batches = [torch.as_tensor(g.permutation(40)[:7]) for _ in range(1 if shared else 3)]
+    events, dense = data.events_cells(batches), data.dense_cells(batches).to(dtype)
+    assert events.values.max() > 1  # some (step, unit) pairs carry two or more spikes
+    torch.manual_seed(0)
+    w = (torch.randn(3, 12, 9, dtype=dtype) * 2).requires_grad_(True)
+    v = (torch.randn(3, 9, 9, dtype=dtype) * 0.5).requires_grad_(True) if recurrent else None
+    w_out = torch.randn(3, 9, 3, dtype=dtype).requires_grad_(True)
+    results = []
+    for inputs in (events, dense):
+        spikes, membrane, readout = lif_layer_cells(inputs, w, PARAMS, [Surrogate("superspike", 10.0)], v,
+                                                    [False, True, False], [False, True, False], readout_weight=w_out)
+        loss = (spikes * torch.linspace(0, 1, 9, dtype=dtype)).sum() + (readout**2).sum() + 0.1 * membrane.sum()
+        leaves = [t for t in (w, v, w_out) if t is not None]
+        results.append((spikes, membrane, readout, *torch.autograd.grad(loss, leaves)))
+    assert results[0][0].sum() > 50
+    for from_events, from_dense in zip(*results):
+        assert torch.equal(from_events, from_dense)

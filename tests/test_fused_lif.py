@@ -5,7 +5,13 @@ import itertools
 import pytest
 import torch
 
-from surrogate_study.fused_lif import filter_matrix, fused_lif_cells, leaky_readout_cells
+from surrogate_study.fused_lif import (
+    LeakyReadout,
+    filter_matrix,
+    fused_lif_cells,
+    leaky_readout_cells,
+    leaky_readout_sample_major,
+)
 from surrogate_study.lif import LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from surrogate_study.network import SpikingNetwork
 from surrogate_study.surrogates import Surrogate, surrogate_names
@@ -94,6 +100,22 @@ def test_filter_matrix_solves_the_synaptic_recurrence():
                                torch.stack(expected, dim=1))
     torch.testing.assert_close(leaky_readout_cells(f.transpose(0, 1).unsqueeze(0), PARAMS)[0].transpose(0, 1),
                                leaky_readout_dynamics(f, PARAMS))
+
+
+def test_compiled_readout_recursion_equals_the_reference_and_its_gradient():
+    """The O(T) compiled readout (forward and adjoint) equals the readout update of lif.py, in float64."""
+    g = torch.Generator().manual_seed(1)
+    f = torch.randn(2, 3, 40, 4, generator=g, dtype=torch.float64, requires_grad=True)  # [K, B, T, C]
+    upstream = torch.randn(2, 3, 40, 4, generator=g, dtype=torch.float64)
+    compiled = leaky_readout_sample_major(f, PARAMS)
+    assert compiled.grad_fn is not None and "LeakyReadout" in type(compiled.grad_fn).__name__
+    (grad_compiled,) = torch.autograd.grad((compiled * upstream).sum(), f)
+    reference = leaky_readout_dynamics(f.flatten(0, 1), PARAMS).view(f.shape)
+    (grad_reference,) = torch.autograd.grad((reference * upstream).sum(), f)
+    torch.testing.assert_close(compiled, reference, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad_compiled, grad_reference, rtol=1e-12, atol=1e-12)
+    assert grad_reference.abs().max() > 0.1  # the comparison is not between zeros
+    assert torch.autograd.gradcheck(lambda x: LeakyReadout.apply(x, 0.8, 0.9), (f[:, :, :12].detach().clone().requires_grad_(True),))
 
 
 @pytest.mark.parametrize("recurrent", [False, True])

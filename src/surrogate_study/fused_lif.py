@@ -43,6 +43,7 @@ from torch import Tensor
 from . import lif_kernels
 from .cell_matmul import cell_matmul, weight_gradient
 from .lif import LIFParameters
+from .spike_data import InputEvents
 from .surrogates import Surrogate, surrogate_derivative
 
 
@@ -71,8 +72,35 @@ def leaky_readout_cells(input_current: Tensor, params: LIFParameters) -> Tensor:
     return torch.matmul(kernel, input_current.reshape(cells, steps, -1)).view(input_current.shape)
 
 
+class LeakyReadout(torch.autograd.Function):
+    """U_out [..., T, C] of the leaky readout from F_out [..., T, C] on the CPU: the O(T) recursion of
+    :func:`lif_kernels.readout_forward_kernel` and its adjoint (``readout_backward_kernel``)."""
+
+    @staticmethod
+    def forward(ctx, input_current: Tensor, decay_syn: float, decay_out: float) -> Tensor:  # type: ignore[override]
+        rows = input_current.detach().contiguous()
+        flat = rows.view(-1, *rows.shape[-2:])
+        membrane = torch.empty_like(flat)
+        _numba_threads()
+        lif_kernels.readout_forward_kernel(flat.numpy(), decay_syn, decay_out, membrane.numpy())
+        ctx.decays = (decay_syn, decay_out)
+        return membrane.view(rows.shape)
+
+    @staticmethod
+    def backward(ctx, grad_membrane: Tensor):  # type: ignore[override]
+        grad = grad_membrane.contiguous()
+        flat = grad.view(-1, *grad.shape[-2:])
+        grad_input = torch.empty_like(flat)
+        _numba_threads()
+        lif_kernels.readout_backward_kernel(flat.numpy(), *ctx.decays, grad_input.numpy())
+        return grad_input.view(grad.shape), None, None
+
+
 def leaky_readout_sample_major(input_current: Tensor, params: LIFParameters) -> Tensor:
-    """U_out [K, B, T, C] of the leaky readout for F_out [K, B, T, C]: U_out[k, b] = K_out F_out[k, b]."""
+    """U_out [K, B, T, C] of the leaky readout for F_out [K, B, T, C]: U_out[k, b] = K_out F_out[k, b]
+    (on the CPU by the recursion of :class:`LeakyReadout`, elsewhere by the [T, T] filter matrix)."""
+    if input_current.device.type == "cpu" and input_current.dtype in (torch.float32, torch.float64):
+        return LeakyReadout.apply(input_current, params.decay_syn, params.decay_readout)
     steps = input_current.shape[2]
     kernel = _readout_matrix_cpu(steps, params.decay_syn, params.decay_readout)
     return torch.matmul(kernel.to(dtype=input_current.dtype, device=input_current.device), input_current)
@@ -294,9 +322,10 @@ class EventLIFLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor],
                 readout_weight: Optional[Tensor], params: LIFParameters, surrogates: CellSurrogates,
-                differentiable_reset: tuple[bool, ...], propagate_recurrent: tuple[bool, ...]):  # type: ignore[override]
+                differentiable_reset: tuple[bool, ...], propagate_recurrent: tuple[bool, ...],
+                events: Optional[InputEvents] = None):  # type: ignore[override]
         cells, neurons = weight.shape[0], weight.shape[2]
-        batch, steps = inputs.shape[1:3]
+        batch, steps = (events.batch, events.n_steps) if events is not None else inputs.shape[1:3]
         shape = (cells, batch, steps, neurons)
         membrane, spikes = weight.new_empty(shape), weight.new_empty(shape)
         store_current = any(differentiable_reset)
@@ -307,8 +336,9 @@ class EventLIFLayer(torch.autograd.Function):
         readout_current = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
                            else weight.new_empty((1, 1, 1, 1)))
         _numba_threads()
+        ctx.events = _event_arrays(events, weight.dtype)
         lif_kernels.layer_forward_kernel(
-            inputs.detach().numpy(), weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(), has_readout,
+            inputs.detach().numpy(), *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(), has_readout,
             store_current, params.decay_mem, params.decay_syn, params.threshold,
             membrane.numpy(), current.numpy(), spikes.numpy(), readout_current.numpy(),
         )
@@ -333,7 +363,6 @@ class EventLIFLayer(torch.autograd.Function):
         static = False
         if grad_spikes is not None and grad_spikes.shape[2] > 1 and grad_spikes.stride(2) == 0:
             grad_spikes, static = grad_spikes[:, :, :1], True  # a spike count's gradient: same at every step
-        propagate_mask = _cell_mask([p and recurrent for p in ctx.propagate_recurrent], dummy3)
         cells, batch, steps, neurons = membrane.shape
         need_inputs = ctx.needs_input_grad[0]
         need_weight = ctx.needs_input_grad[1]
@@ -358,19 +387,25 @@ class EventLIFLayer(torch.autograd.Function):
             np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
             np.array(ctx.differentiable_reset, dtype=np.bool_),
             params.decay_mem, params.decay_syn, params.threshold,
-            inputs.detach().numpy(), acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
+            inputs.detach().numpy(), *ctx.events, acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
             grad_current.numpy(), need_inputs,
         )
         state = (grad_u.numpy(), grad_i.numpy())
         _numba_threads()
-        if propagate_mask is None:  # all steps of every sample in one call
-            lif_kernels.layer_backward_kernel(*before, grad_u.numpy(), False, *after, steps - 1, 0, *state)
-        else:  # gS[n] += gI[n+1] Vᵀ: one batched GEMM per step, between single-step kernel calls
-            weight_t = recurrent_weight.detach().transpose(1, 2)
-            term = torch.empty_like(grad_i)
+        propagating = [k for k, p in enumerate(ctx.propagate_recurrent) if p and recurrent]
+        others = np.array([k for k in range(cells) if k not in propagating], dtype=np.int64)
+        if len(others):  # all steps of every sample in one call
+            lif_kernels.layer_backward_kernel(*before, grad_u.numpy(), False, *after, steps - 1, 0, *state, others)
+        if propagating:  # gS[n] += gI[n+1] Vᵀ: one batched GEMM per step (these cells only), single-step calls
+            index = torch.tensor(propagating)
+            ids = index.numpy().astype(np.int64)
+            weight_t = recurrent_weight.detach().index_select(0, index).transpose(1, 2)
+            term = torch.zeros_like(grad_i)
+            part = term.new_empty((len(propagating), batch, neurons))
             for n in range(steps - 1, -1, -1):
-                torch.bmm(grad_i, weight_t, out=term).mul_(propagate_mask)
-                lif_kernels.layer_backward_kernel(*before, term.numpy(), True, *after, n, n, *state)
+                torch.bmm(grad_i.index_select(0, index), weight_t, out=part)
+                term.index_copy_(0, index, part)
+                lif_kernels.layer_backward_kernel(*before, term.numpy(), True, *after, n, n, *state, ids)
         grad_inputs = grad_weight = grad_recurrent = grad_readout = None
         if need_inputs:
             grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight.transpose(1, 2))
@@ -387,11 +422,20 @@ class EventLIFLayer(torch.autograd.Function):
                                                grad_readout_current.contiguous().view(cells, batch * steps, -1))
             else:
                 grad_readout = torch.zeros_like(readout_weight)
-        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None
+        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None, None
+
+
+def _event_arrays(events: Optional[InputEvents], dtype: torch.dtype) -> tuple:
+    """The kernels' event arguments: (has_events, indptr, steps, units, values in ``dtype``)."""
+    if events is None:
+        empty = np.zeros(1, dtype=np.int64)
+        return False, empty, empty, empty, np.zeros(1, dtype=torch.empty(0, dtype=dtype).numpy().dtype)
+    return (True, events.indptr.numpy(), events.steps.numpy(), events.units.numpy(),
+            events.values.to(dtype).numpy())
 
 
 def lif_layer_cells(
-    inputs: Tensor,
+    inputs: Tensor | InputEvents,
     weight: Tensor,
     params: LIFParameters,
     surrogates: Sequence[Surrogate],
@@ -414,9 +458,15 @@ def lif_layer_cells(
     cell_surrogates = CellSurrogates(tuple(surrogates if len(surrogates) == cells else surrogates * cells))
     differentiable_reset = tuple(not d for d in per_cell(detach_reset))
     propagate = tuple(not d for d in per_cell(detach_recurrent))
+    kernel = (use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
+              and all(s.shape in lif_kernels.KERNEL_SHAPES for s in cell_surrogates.surrogates))
+    if isinstance(inputs, InputEvents):
+        if kernel:  # the kernels read the events; the tensor only tells them the number of input rows
+            return EventLIFLayer.apply(weight.new_empty((inputs.cells, 1, 1, 1)), weight, recurrent_weight,
+                                       readout_weight, params, cell_surrogates, differentiable_reset, propagate, inputs)
+        inputs = inputs.dense(weight.dtype, weight.device)
     inputs = inputs.to(weight.dtype)
-    if (use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
-            and all(s.shape in lif_kernels.KERNEL_SHAPES for s in cell_surrogates.surrogates)):
+    if kernel:
         return EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, readout_weight, params,
                                    cell_surrogates, differentiable_reset, propagate)
 

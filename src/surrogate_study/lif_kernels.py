@@ -143,12 +143,16 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
 
 
 @numba.njit(parallel=True, cache=True)
-def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
+def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_units, event_values,
+                         weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
                          decay_mem, decay_syn, threshold, membrane, current, spikes, readout_current):
     """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] of a LIF layer driven by
     inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent weights V [K, N, N] when ``recurrent``,
     and when ``has_readout`` the readout's input current F_out[n] = S[n] W_out [K, B, T, C] (W_out [K, N, C]).
-    Spiking neurons are looked up only in steps with a spike."""
+    With ``has_events`` the inputs are events instead (``spike_data.InputEvents``: row k·B + b, or b when
+    shared, sorted by (step, unit), value = spike count), and ``inputs`` only gives the number of input rows.
+    The membrane update is branch-free; the neurons that spike at step n are listed by a branch-free
+    compaction, and only their rows of W_out and V are added."""
     cells, batch, steps, neurons = membrane.shape
     n_in = inputs.shape[3]
     classes = readout_current.shape[3]
@@ -160,43 +164,54 @@ def layer_forward_kernel(inputs, weight, recurrent_weight, recurrent, readout_we
         source = 0 if shared else cell
         u = np.zeros(neurons, dtype=membrane.dtype)
         i = np.zeros(neurons, dtype=membrane.dtype)
+        fired_at = np.empty(neurons, dtype=np.int64)  # indices of the neurons that spike at step n
+        event, event_end = 0, 0
+        if has_events:
+            event, event_end = event_indptr[source * batch + sample], event_indptr[source * batch + sample + 1]
         for n in range(steps):
             u_row, s_row = membrane[cell, sample, n], spikes[cell, sample, n]
             if store_current:
                 i_row = current[cell, sample, n]
                 for j in range(neurons):
                     i_row[j] = i[j]
-            fired = 0
-            for j in range(neurons):
-                u_row[j] = u[j]
-                spiking = u[j] > theta
-                s_row[j] = one if spiking else zero
-                fired += 1 if spiking else 0
-                u_next = lam_m * u[j] + leak * i[j]
-                u[j] = zero if spiking else u_next
+            for j in range(neurons):  # branch-free (selects), so that it vectorises
+                u_now = u[j]
+                u_row[j] = u_now
+                s_row[j] = one if u_now > theta else zero
+                u_next = lam_m * u_now + leak * i[j]
+                u[j] = zero if u_now > theta else u_next
                 i[j] = lam_s * i[j]
-            x_row = inputs[source, sample, n]
-            for p in range(n_in):
-                x = x_row[p]
-                if x != zero:
-                    w = weight[cell, p]
+            fired = 0
+            for j in range(neurons):  # compaction without branches: the index is kept only when j spiked
+                fired_at[fired] = j
+                fired += 1 if u_row[j] > theta else 0
+            if has_events:
+                while event < event_end and event_steps[event] == n:
+                    x, w = event_values[event], weight[cell, event_units[event]]
                     for j in range(neurons):
                         i[j] += x * w[j]
+                    event += 1
+            else:
+                x_row = inputs[source, sample, n]
+                for p in range(n_in):
+                    x = x_row[p]
+                    if x != zero:
+                        w = weight[cell, p]
+                        for j in range(neurons):
+                            i[j] += x * w[j]
             if has_readout:
                 f_out = readout_current[cell, sample, n]
                 for c in range(classes):
                     f_out[c] = zero
-            if fired > 0 and (recurrent or has_readout):
-                for p in range(neurons):
-                    if s_row[p] != zero:
-                        if recurrent:
-                            v = recurrent_weight[cell, p]
-                            for j in range(neurons):
-                                i[j] += v[j]
-                        if has_readout:
-                            w_out = readout_weight[cell, p]
-                            for c in range(classes):
-                                f_out[c] += w_out[c]
+                for q in range(fired):
+                    w_out = readout_weight[cell, fired_at[q]]
+                    for c in range(classes):
+                        f_out[c] += w_out[c]
+            if recurrent:
+                for q in range(fired):
+                    v = recurrent_weight[cell, fired_at[q]]
+                    for j in range(neurons):
+                        i[j] += v[j]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -204,8 +219,9 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
                           static_grad_spikes, has_grad_membrane, recurrent_term, has_recurrent_term,
                           grad_readout_current, readout_weight_t, has_readout,
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
-                          inputs, grad_weight, need_weight, grad_recurrent, need_recurrent,
-                          grad_current, write_grad_current, first_step, last_step, grad_u, grad_i):
+                          inputs, has_events, event_indptr, event_steps, event_units, event_values,
+                          grad_weight, need_weight, grad_recurrent, need_recurrent,
+                          grad_current, write_grad_current, first_step, last_step, grad_u, grad_i, cell_ids):
     """BPTT of one LIF layer; G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n) into
     ``grad_current`` [K, B, T, N] when ``write_grad_current``. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k]. Runs the steps n = first_step … last_step (downwards)
@@ -221,8 +237,9 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
     (added to ``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N]; the caller zeroes them and sums
     the J chunks, a fixed
     split of the batch, so the sums do not depend on K or the threads): ∂L/∂W += X[n]ᵀ G[n] over
-    non-zero inputs X [K or 1, B, T, P], ∂L/∂V += S[n]ᵀ G[n] over spikes (∂L/∂W_out is left to a GEMM:
-    measured 3× faster than a scan of the spikes here)."""
+    non-zero inputs X [K or 1, B, T, P] (or over the input events, as in the forward kernel), ∂L/∂V += S[n]ᵀ G[n] over spikes (∂L/∂W_out is left to a GEMM:
+    measured 3× faster than a scan of the spikes here). Only the cells ``cell_ids`` (int64) are run, so that
+    cells that propagate recurrent gradients step by step and those that do not can be run apart."""
     cells, batch, steps, neurons = membrane.shape
     classes = grad_readout_current.shape[3]
     chunks = grad_weight.shape[1]
@@ -230,8 +247,8 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
     shared = inputs.shape[0] == 1
     lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
     leak, zero, half = _as(1.0 - decay_mem, membrane), _as(0.0, membrane), _as(0.5, membrane)
-    for task in numba.prange(cells * chunks):
-        cell, chunk = np.int64(task) // chunks, np.int64(task) % chunks
+    for task in numba.prange(cell_ids.shape[0] * chunks):
+        cell, chunk = cell_ids[np.int64(task) // chunks], np.int64(task) % chunks
         source = np.int64(0) if shared else cell
         code, reset = codes[cell], resets[cell]
         beta, gain = _as(betas[cell], membrane), _as(gains[cell], membrane)
@@ -241,6 +258,10 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
         sigma = np.empty(neurons, dtype=membrane.dtype)
         for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
             gu, gi = grad_u[cell, sample], grad_i[cell, sample]
+            event_start, event = 0, 0  # events of steps > n lie at and after ``event``
+            if has_events and need_weight:
+                event_start, event = event_indptr[source * batch + sample], event_indptr[source * batch + sample + 1]
+                event = event_start + np.searchsorted(event_steps[event_start:event], first_step, side="right")
             for n in range(first_step, last_step - 1, -1):
                 u_row, s_row = membrane[cell, sample, n], spikes[cell, sample, n]
                 _surrogate_row(code, u_row, theta, beta, gain, sigma)
@@ -268,7 +289,13 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
                     for j in range(neurons):
                         gs[j] += r[j]
                 # weight gradients of step n: G[n] = gI[n+1] = gi (before the update below)
-                if need_weight:
+                if need_weight and has_events:
+                    while event > event_start and event_steps[event - 1] == n:
+                        event -= 1
+                        x, row = event_values[event], acc_w[event_units[event]]
+                        for j in range(neurons):
+                            row[j] += x * gi[j]
+                elif need_weight:
                     x_row = inputs[source, sample, n]
                     for p in range(n_in):
                         x = x_row[p]
@@ -293,3 +320,49 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
                     gu_row = grad_membrane[cell, sample, n]
                     for j in range(neurons):
                         gu[j] += gu_row[j]
+
+
+# --- Leaky readout, [R, T, C] (R = cells × samples) ---------------------------------------------------
+
+
+@numba.njit(parallel=True, cache=True)
+def readout_forward_kernel(input_current, decay_syn, decay_out, membrane):
+    """U_out [R, T, C] of the leaky readout from its input current F_out [R, T, C], by the recursion
+
+        U_out[n+1] = λ_out U_out[n] + (1 − λ_out) I[n],  I[n+1] = λ_s I[n] + F_out[n],  U_out[0] = I[0] = 0
+
+    (the update of :func:`surrogate_study.lif.leaky_readout_dynamics`): O(T·C) per row instead of the
+    [T, T] filter matrix product (O(T²·C))."""
+    rows, steps, classes = input_current.shape
+    lam_s, lam_o = _as(decay_syn, membrane), _as(decay_out, membrane)
+    leak = _as(1.0 - decay_out, membrane)
+    for r in numba.prange(rows):
+        u = np.zeros(classes, dtype=membrane.dtype)
+        i = np.zeros(classes, dtype=membrane.dtype)
+        for n in range(steps):
+            f_row, u_row = input_current[r, n], membrane[r, n]
+            for c in range(classes):
+                u_row[c] = u[c]
+                u[c] = lam_o * u[c] + leak * i[c]
+                i[c] = lam_s * i[c] + f_row[c]
+
+
+@numba.njit(parallel=True, cache=True)
+def readout_backward_kernel(grad_membrane, decay_syn, decay_out, grad_input_current):
+    """∂L/∂F_out [R, T, C] from ∂L/∂U_out [R, T, C]: the adjoint of the recursion above, run backwards,
+
+        ū[n] = ĝU[n] + λ_out ū[n+1],  ī[n] = (1 − λ_out) ū[n+1] + λ_s ī[n+1],  ∂L/∂F_out[n] = ī[n+1],
+
+    with ū[T] = ī[T] = 0."""
+    rows, steps, classes = grad_membrane.shape
+    lam_s, lam_o = _as(decay_syn, grad_membrane), _as(decay_out, grad_membrane)
+    leak = _as(1.0 - decay_out, grad_membrane)
+    for r in numba.prange(rows):
+        u_bar = np.zeros(classes, dtype=grad_membrane.dtype)
+        i_bar = np.zeros(classes, dtype=grad_membrane.dtype)
+        for n in range(steps - 1, -1, -1):
+            g_row, out = grad_membrane[r, n], grad_input_current[r, n]
+            for c in range(classes):
+                out[c] = i_bar[c]
+                i_bar[c] = leak * u_bar[c] + lam_s * i_bar[c]
+                u_bar[c] = g_row[c] + lam_o * u_bar[c]

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from .fused_lif import leaky_readout_sample_major, lif_layer_cells
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
+from .spike_data import InputEvents
 from .surrogates import Surrogate
 
 BACKENDS: tuple[str, ...] = ("fused", "reference")
@@ -126,10 +127,10 @@ class SpikingNetwork(nn.Module):
         readout = torch.stack([leaky_readout_dynamics(current, self.params) for current in readout_current])
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
-    def _fused_forward(self, spikes_in: Tensor) -> NetworkOutput:
+    def _fused_forward(self, spikes_in: Tensor | InputEvents) -> NetworkOutput:
         """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`); the last
         hidden layer also forms the readout's input current, which the readout filter turns into U_out."""
-        spikes = spikes_in.unsqueeze(0) if spikes_in.dim() == 3 else spikes_in  # [K or 1, B, T, in]
+        spikes = spikes_in.unsqueeze(0) if isinstance(spikes_in, Tensor) and spikes_in.dim() == 3 else spikes_in
         traces: list[LayerTrace] = []
         readout_current = None
         for layer in range(self.n_hidden_layers):
@@ -143,8 +144,14 @@ class SpikingNetwork(nn.Module):
         readout = leaky_readout_sample_major(readout_current, self.params)  # [K, B, T, C]
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
-    def forward(self, spikes_in: Tensor) -> NetworkOutput:
-        """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell)."""
+    def forward(self, spikes_in: Tensor | InputEvents) -> NetworkOutput:
+        """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell), dense or
+        as :class:`InputEvents` (1 or K batches; read as events by the CPU kernels, densified elsewhere)."""
+        if isinstance(spikes_in, InputEvents):
+            weight = self.weights[0]
+            if not (self.backend == "fused" and weight.device.type == "cpu"):
+                dense = spikes_in.dense(weight.dtype, weight.device)
+                spikes_in = dense[0] if spikes_in.cells == 1 else dense
         if self.backend == "fused":
             return self._fused_forward(spikes_in)
         return self._reference_forward(spikes_in)

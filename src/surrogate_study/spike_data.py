@@ -26,6 +26,53 @@ def _add_counts(times, units, indptr, indices, out) -> None:
             out[row, times[event], units[event]] += 1.0
 
 
+@numba.njit(cache=True)
+def _gather_events(times, units, indptr, indices, n_units, out_indptr, out_steps, out_units, out_values) -> int:
+    """Events of the samples ``indices`` as rows sorted by (step, unit), repeated (step, unit) pairs merged into
+    one event whose value is their count; returns the number of events written (``out_*`` sized for all)."""
+    written = 0
+    out_indptr[0] = 0
+    for row in range(indices.shape[0]):
+        sample = indices[row]
+        start, stop = indptr[sample], indptr[sample + 1]
+        keys = times[start:stop] * n_units + units[start:stop]
+        order = np.argsort(keys, kind="mergesort")
+        last = -1
+        for position in order:
+            key = keys[position]
+            if key == last:
+                out_values[written - 1] += 1.0
+            else:
+                out_steps[written], out_units[written] = times[start + position], units[start + position]
+                out_values[written] = 1.0
+                written += 1
+                last = key
+        out_indptr[row + 1] = written
+    return written
+
+
+class InputEvents(NamedTuple):
+    """Input spikes of K (or 1, shared) batches of B samples as events: row r = k·B + b holds the events
+    ``indptr[r]:indptr[r+1]`` sorted by (step, unit), each with the spike count ``values`` of that
+    (step, unit) — the non-zero entries of the dense X[k, b, n, u], in the order a dense scan meets them."""
+
+    indptr: Tensor  # int64 [K·B + 1]
+    steps: Tensor  # int64 [events]
+    units: Tensor  # int64 [events]
+    values: Tensor  # float32 [events]
+    cells: int
+    batch: int
+    n_steps: int
+    n_units: int
+
+    def dense(self, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> Tensor:
+        """X[k, b, n, u] (spike counts)."""
+        out = torch.zeros(self.cells * self.batch, self.n_steps, self.n_units, dtype=dtype)
+        rows = torch.repeat_interleave(torch.arange(self.cells * self.batch), self.indptr.diff())
+        out[rows, self.steps, self.units] = self.values.to(dtype)
+        return out.view(self.cells, self.batch, self.n_steps, self.n_units).to(device)
+
+
 @dataclass(frozen=True)
 class SpikeDataset:
     """Spike events of N samples with their integer labels."""
@@ -101,6 +148,23 @@ class SpikeDataset:
         out = torch.zeros(indices.shape[0] * indices.shape[1], self.n_steps, self.n_units, dtype=torch.float32)
         _add_counts(self.times.numpy(), self.units.numpy(), self.indptr.numpy(), indices.reshape(-1), out.numpy())
         return out.view(*indices.shape, self.n_steps, self.n_units).to(device)
+
+    def events_cells(self, batches: Sequence[Tensor | Sequence[int]]) -> InputEvents:
+        """The spikes of batch k (index lists of equal length) as :class:`InputEvents` (CPU): what
+        :meth:`dense_cells` gives, without the mostly-zero dense tensor."""
+        indices = np.stack([np.asarray(torch.as_tensor(b, dtype=torch.int64)) for b in batches])
+        if indices.size and not (0 <= indices.min() and indices.max() < len(self)):
+            raise IndexError(f"sample indices must lie in [0, {len(self)})")
+        flat = np.ascontiguousarray(indices.reshape(-1))
+        indptr = self.indptr.numpy()
+        capacity = int((indptr[flat + 1] - indptr[flat]).sum())
+        out_indptr = np.empty(flat.shape[0] + 1, dtype=np.int64)
+        steps, units = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
+        values = np.empty(capacity, dtype=np.float32)
+        n = _gather_events(self.times.numpy(), self.units.numpy(), indptr, flat, self.n_units,
+                           out_indptr, steps, units, values)
+        return InputEvents(torch.from_numpy(out_indptr), torch.from_numpy(steps[:n]), torch.from_numpy(units[:n]),
+                           torch.from_numpy(values[:n]), indices.shape[0], indices.shape[1], self.n_steps, self.n_units)
 
     def subset(self, indices: Tensor | Sequence[int]) -> "SpikeDataset":
         """A new dataset holding the samples ``indices`` in that order."""

@@ -13,7 +13,7 @@ surrogate, detach flags, regularizers and learning rate, and ends with the numbe
 gets when trained alone (:func:`train` is the one-cell case).
 
 Robustness:
-- a non-finite loss or parameter ends that cell with status ``diverged`` (no
+- a non-finite loss, readout potential or parameter ends that cell with status ``diverged`` (no
   exception); the other cells go on;
 - a checkpoint ``checkpoint.pt`` is written atomically to every cell's folder after every
   epoch and removed when the run ends; a rerun with the same configs resumes from it and
@@ -195,7 +195,7 @@ def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int, device:
     for start in range(0, len(data), batch_size):
         indices = torch.arange(start, min(start + batch_size, len(data)))
         labels = data.labels[indices].to(device)
-        output = model(data.dense(indices, device))
+        output = model(data.events_cells([indices]))  # one batch shared by all cells, as events
         logits = output.logits  # [K, B, C]
         loss_sum += F.cross_entropy(logits.flatten(0, 1), labels.repeat(cells), reduction="none").view(
             cells, -1).sum(dim=1).double().cpu()
@@ -311,12 +311,14 @@ class CellTrainer:
         for start in range(0, len(data), batch_size):
             batches = [order[start : start + batch_size] for order in orders]
             labels = torch.stack([data.labels[b] for b in batches]).to(self.device)  # [K, B]
-            inputs = data.dense_cells(batches, self.device)  # [K, B, T, U]
+            inputs = data.events_cells(batches)  # K batches as events (densified on the device when not the CPU)
             output = self.model(inputs)
             cross_entropy = F.cross_entropy(output.logits.flatten(0, 1), labels.flatten(), reduction="none")
             regularization = self.regularizer([t.spikes for t in output.hidden])
             losses = cross_entropy.view(cells, -1).mean(dim=1) + regularization  # [K]
-            finite = torch.isfinite(losses.detach()).cpu()
+            # diverged: a non-finite loss, or a non-finite readout potential (an overflowing network can keep a
+            # finite loss: logits are maxima over time that include U_out[0] = 0)
+            finite = (torch.isfinite(losses.detach()) & torch.isfinite(output.readout.detach()).flatten(1).all(dim=1)).cpu()
             for k in self.active():
                 if not finite[k]:
                     self._mark_diverged(k, epoch)
