@@ -28,6 +28,9 @@ rule network_traces:
         "../scripts/network_traces.py"
 
 
+# Data steps before any training: a dataset's training jobs (ranked by estimated work, train.smk) wait on
+# them, and Snakemake's priority is not passed on to a job's inputs (the first default run started the
+# MNIST-5k job last, behind its preprocessing at priority 0).
 rule fetch_raw:
     """Download one raw file from its official location into data/raw/<dataset>/, MD5-verified (pooch)."""
     output:
@@ -36,6 +39,7 @@ rule fetch_raw:
         "logs/data/fetch_{dataset}_{file}.log",
     wildcard_constraints:
         dataset="mnist|fashion_mnist|shd",
+    priority: 1000000
     retries: 2
     conda:
         "../envs/study.yaml"
@@ -55,6 +59,7 @@ rule preprocess_dataset:
         "logs/data/preprocess_{dataset}.log",
     wildcard_constraints:
         dataset="mnist|fashion_mnist|shd|mnist5k",
+    priority: 1000000
     conda:
         "../envs/study.yaml"
     params:

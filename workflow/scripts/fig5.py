@@ -9,6 +9,7 @@ error bars: SD over seeds, from the panel tables results/panels/fig5*.csv.
 import sys
 
 import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 import pandas as pd
 import torch
 
@@ -54,7 +55,9 @@ def grouped_bars(ax, table: pd.DataFrame) -> None:
     ax.set_xticks(sorted(table["n_hidden_layers"].unique()))
     ax.set_xlabel("hidden layers n_h")
     ax.set_ylim(0, 1)
-    ax.legend(frameon=False, fontsize=7, ncol=2)
+    # legend handles drawn explicitly and above the axes: over the bars, the bar handles came out white
+    handles = [Patch(facecolor=VARIANT_COLORS.get(v, "0.5"), label=v) for v in order]
+    ax.legend(handles=handles, frameon=False, fontsize=7, ncol=len(order), loc="lower left", bbox_to_anchor=(0, 1.0))
 
 
 fig = plt.figure(figsize=(13, 6), layout="constrained")
