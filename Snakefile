@@ -1,5 +1,7 @@
 # Zenke & Vogels (2021) reproduction: the root Snakefile stays thin.
 # Rules live in workflow/rules/*.smk, adapters in workflow/scripts/, model code in src/surrogate_study.
+import os
+
 from snakemake.utils import min_version, validate
 
 from surrogate_study.config import (
@@ -28,6 +30,12 @@ try:
 except ConfigError as error:
     raise ValueError(str(error)) from None
 validate(config, "workflow/schemas/config.schema.yaml")
+
+# The config file(s) of this run, named in the provenance record of every figure and table
+# (surrogate_study.provenance reads them in the rules' scripts).
+os.environ["SURROGATE_STUDY_CONFIGFILES"] = os.pathsep.join(
+    map(str, workflow.configfiles)
+)
 
 
 include: "workflow/rules/common.smk"
