@@ -1,7 +1,5 @@
 # Zenke & Vogels (2021) reproduction: the root Snakefile stays thin.
 # Rules live in workflow/rules/*.smk, adapters in workflow/scripts/, model code in src/surrogate_study.
-import os
-
 from snakemake.utils import min_version, validate
 
 from surrogate_study.config import (
@@ -9,6 +7,7 @@ from surrogate_study.config import (
     check_yaml_file,
     validate_workflow_config,
 )
+from surrogate_study.provenance import export_config_files
 
 min_version("9.0")
 
@@ -32,10 +31,8 @@ except ConfigError as error:
 validate(config, "workflow/schemas/config.schema.yaml")
 
 # The config file(s) of this run, named in the provenance record of every figure and table
-# (surrogate_study.provenance reads them in the rules' scripts).
-os.environ["SURROGATE_STUDY_CONFIGFILES"] = os.pathsep.join(
-    map(str, workflow.configfiles)
-)
+# (exported to the rules' scripts and shell commands).
+export_config_files(workflow.configfiles)
 
 
 include: "workflow/rules/common.smk"

@@ -114,6 +114,11 @@ def collect(config_files: Iterable[str | Path] = (), inputs: Iterable[str | Path
     return record
 
 
+def export_config_files(paths: Iterable[str | Path]) -> None:
+    """Export the workflow's config file(s) (:data:`CONFIG_ENV`) to the processes of its jobs (the Snakefile)."""
+    os.environ[CONFIG_ENV] = os.pathsep.join(map(str, paths))
+
+
 def workflow_config_files() -> list[str]:
     """The workflow's config file(s), as the Snakefile exported them (:data:`CONFIG_ENV`)."""
     files = [Path(path) for path in os.environ.get(CONFIG_ENV, "").split(os.pathsep) if path]
