@@ -7,6 +7,7 @@ from surrogate_study.config import (
     check_yaml_file,
     validate_workflow_config,
 )
+from surrogate_study.provenance import export_config_files
 
 min_version("9.0")
 
@@ -28,6 +29,10 @@ try:
 except ConfigError as error:
     raise ValueError(str(error)) from None
 validate(config, "workflow/schemas/config.schema.yaml")
+
+# The config file(s) of this run, named in the provenance record of every figure and table
+# (exported to the rules' scripts and shell commands).
+export_config_files(workflow.configfiles)
 
 
 include: "workflow/rules/common.smk"

@@ -1,8 +1,9 @@
 """DVC lineage around the Snakemake DAG, in a temporary git repository holding this project.
 
 One `dvc repro` of the smoke config (config/active.yaml switched to config/smoke.yaml) feeds
-every test: status clean, the stage graph, the lock's lineage, the headline metrics, a changed
-grid parameter, and push -> fresh clone -> `make pull` -> Snakemake has nothing to do.
+every test: status clean, the stage graph, the lock's lineage, the provenance records of the
+artifacts, the headline metrics, `dvc plots show`, a changed grid parameter, push -> fresh clone ->
+`make pull` -> Snakemake has nothing to do, and (last: it changes the workspace) `dvc exp run -S`.
 """
 
 import hashlib
@@ -17,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
+from surrogate_study import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -91,6 +94,47 @@ def test_repro_leaves_status_clean_and_records_lineage(repo):
     assert not any((repo / ".dvc" / "cache").rglob("model.pt"))
 
 
+def test_every_artifact_names_the_commit_config_and_inputs_it_came_from(repo):
+    head = run("git", "rev-parse", "HEAD", cwd=repo).strip()
+    config_hash = provenance.sha256_file(repo / "config" / "smoke.yaml")
+    artifacts = [f"figures/fig{i}.{ext}" for i in range(1, 7) for ext in ("png", "pdf")]
+    artifacts += ["figures/table1.md", "figures/table1.tex", "figures/claims.md", "figures/report.html",
+                  "results/metrics.json"]
+    for name in artifacts:
+        record = provenance.read(repo / name)
+        # dvc repro rewrote only the pipeline's own tracked outputs (dvc.lock, results/metrics.json): clean
+        assert record["commit"] == head and record["dirty"] is False, (name, record)
+        assert record["config"] == ["config/smoke.yaml"] and record["config_sha256"] == {"config/smoke.yaml": config_hash}
+        assert record["inputs"] and all(digest == provenance.sha256_file(repo / path)
+                                        for path, digest in record["inputs"].items()), name
+        assert record["versions"]["surrogate-study"] and record["versions"]["numpy"], name
+    assert set(provenance.read(repo / "figures" / "fig3.png")["inputs"]) == {"results/panels/fig3b.csv",
+                                                                            "results/panels/fig3c.csv"}
+    printed = run(str(BIN / "surrogate-study"), "provenance", "figures/fig3.pdf", cwd=repo)
+    assert f"commit: {head}" in printed and "dirty: False" in printed and "results/panels/fig3b.csv" in printed
+    run_metrics = json.loads(next((repo / "results" / "cells").glob("*/metrics.json")).read_text())
+    assert run_metrics["versions"]["commit"] == head and run_metrics["versions"]["dirty"] is False
+
+
+def test_plots_show_draws_learning_curves_accuracy_vs_beta_and_figures(repo, tmp_path):
+    shown = json.loads(dvc("plots", "show", "--json", cwd=repo))
+    assert not shown.get("errors"), shown.get("errors")
+    plots = shown["data"]
+    studies = yaml.safe_load((repo / "config" / "smoke.yaml").read_text())["studies"]
+    for study in studies:
+        curve = plots[f"results/studies/{study}_history.csv"][0]["content"]
+        history = pd.read_csv(repo / "results" / "studies" / f"{study}_history.csv")
+        assert len(curve["data"]["values"]) == len(history) > 0, study
+        assert curve["encoding"]["color"]["field"] == "cell"  # one line per cell (.dvc/plots/by_cell.json)
+    beta = plots["accuracy_vs_beta"][0]["content"]
+    panel = pd.read_csv(repo / "results" / "panels" / "fig5_beta.csv")
+    assert len(beta["data"]["values"]) == len(panel) > 0 and beta["encoding"]["color"]["field"] == "axis:variant"
+    assert {f"figures/fig{i}.png" for i in range(1, 7)} <= {k for k, v in plots.items() if v[0]["type"] == "image"}
+    dvc("plots", "show", "-o", str(tmp_path / "plots"), cwd=repo)
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert html.count("vegaEmbed(") == len(studies) + 1 and html.count("<img") == 6
+
+
 def test_dag_runs_from_raw_data_to_figures(repo):
     dot = dvc("dag", "--dot", cwd=repo)
     edges = {tuple(part.strip().strip('"') for part in line.rstrip(";").split("->"))
@@ -101,7 +145,7 @@ def test_dag_runs_from_raw_data_to_figures(repo):
 def test_metrics_hold_the_headline_numbers_of_the_tables(repo):
     numbers = json.loads((repo / "results" / "metrics.json").read_text())
     assert set(numbers) == {"best_test_accuracy", "best_test_accuracy_sd", "seeds", "scale_sensitivity_gap",
-                            "critical_activity"}
+                            "critical_activity", "provenance"}
     assert set(numbers["best_test_accuracy"]) == {"superspike", "sigmoid", "esser", "constant", "true"}
     # per seed the best SuperSpike cell of the shape study (highest validation accuracy, ties by cell id);
     # mean and SD over the seeds
@@ -149,3 +193,22 @@ def test_push_fresh_clone_pull_leaves_nothing_to_do(repo):
         assert md5(clone / name) == md5(repo / name), name
     dry_run = run(sys.executable, "-m", "snakemake", "-n", "--configfile", "config/smoke.yaml", cwd=clone)
     assert "Nothing to be done" in dry_run, dry_run[-3000:]
+
+
+def test_exp_run_sets_a_key_of_the_active_config_file(repo):
+    """`dvc exp run -S '<config file>:<dotted key>=<value>'` (README): here a claims threshold, so that only
+    the figures stage reruns; a training key (base.training.epochs) works the same way and reruns the grid."""
+    before = json.loads((repo / "results" / "metrics.json").read_text())
+    dvc("exp", "run", "-n", "loose-spread", "-S", "config/smoke.yaml:claims.shape_spread_max=0.5", cwd=repo)
+    assert yaml.safe_load((repo / "config" / "smoke.yaml").read_text())["claims"]["shape_spread_max"] == 0.5
+    shown = json.loads(dvc("exp", "show", "--json", cwd=repo))
+    experiments = [exp for rev in shown for branch in (rev.get("experiments") or []) for exp in branch["revs"]]
+    run_ = next(exp for exp in experiments if exp["name"] == "loose-spread")
+    params = run_["data"]["params"]["config/smoke.yaml"]["data"]
+    assert params["claims"]["shape_spread_max"] == 0.5
+    metrics = run_["data"]["metrics"]["results/metrics.json"]["data"]
+    assert metrics["best_test_accuracy"] == {k: v for k, v in before["best_test_accuracy"].items() if v is not None}
+    # the figures stage reran on the changed config (the grid did not) and its artifacts say so
+    record = provenance.read(repo / "figures" / "claims.md")
+    assert record["config_sha256"]["config/smoke.yaml"] == provenance.sha256_file(repo / "config" / "smoke.yaml")
+    assert record["dirty"] is True  # made from the experiment's changed config, before DVC committed it

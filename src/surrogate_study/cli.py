@@ -1,4 +1,9 @@
-"""Command line: ``python -m surrogate_study train [--config run.yaml] --out DIR``.
+"""Command line: ``surrogate-study train [--config run.yaml] [--set KEY=VALUE ...] --out DIR``.
+
+(``python -m surrogate_study`` is the same program.) ``--set surrogate.beta=100`` (repeatable)
+overrides one dotted key of the run config after ``--config`` is read; it is validated like the file.
+``surrogate-study provenance FILE`` prints the provenance record of a figure, table, report or
+metrics.json.
 
 Without ``--config`` the paper's default Randman network is trained. A bad config (also an
 empty file, a directory, a YAML syntax error with its line and column), an ``--out`` that
@@ -20,16 +25,22 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
+from . import __version__
 from .atomic import CorruptFileError
 from .config import ConfigError, load_config
 from .surrogates import surrogate_names
 
 
+#: The program name in usage lines (the console script of pyproject.toml).
+PROG = "surrogate-study"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m surrogate_study", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train one network and write metrics.json + history.csv")
-    train.add_argument("--config", help="run config (YAML/JSON), merged onto the defaults")
+    _config_arguments(train)
     train.add_argument("--out", required=True, help="output folder of the run")
     progress = train.add_mutually_exclusive_group()
     progress.add_argument("--progress", dest="progress", action="store_true", default=None,
@@ -37,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     progress.add_argument("--no-progress", dest="progress", action="store_false",
                           help="never show the progress bar")
     show = commands.add_parser("config", help="print the resolved config (defaults merged) as YAML")
-    show.add_argument("--config", help="run config (YAML/JSON), merged onto the defaults")
+    _config_arguments(show)
     commands.add_parser("surrogates", help="list the registered surrogate shapes")
     prepare = commands.add_parser("prepare", help="fetch (checksummed) and preprocess a real dataset")
     prepare.add_argument("dataset", help="mnist | fashion_mnist | shd | mnist5k")
@@ -45,7 +56,37 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--out", default=None, help="processed file (default data/processed/<dataset>.npz)")
     show_runs = commands.add_parser("show", help="print status and accuracies of finished runs")
     show_runs.add_argument("metrics", nargs="+", help="metrics.json files")
+    origin = commands.add_parser("provenance", help="print the provenance record of a figure, table, report "
+                                 "or metrics.json (commit, dirty, config, input hashes, versions, date)")
+    origin.add_argument("file", nargs="+", help="PNG, PDF, Markdown, HTML, LaTeX or JSON files")
+    origin.add_argument("--json", action="store_true", help="print each record as one line of JSON")
     return parser
+
+
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="run config (YAML/JSON), merged onto the defaults")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one dotted key after --config, e.g. --set surrogate.beta=100 "
+                             "(repeatable; VALUE is YAML; validated like the file)")
+
+
+def _provenance(paths: Sequence[str], as_json: bool) -> int:
+    """Print the provenance record of every file; exit 1 at the first file without one."""
+    from . import provenance
+
+    for path in paths:
+        try:
+            record = provenance.read(path)
+        except provenance.ProvenanceError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if as_json:
+            print(provenance.to_json(record))
+        else:
+            if len(paths) > 1:
+                print(f"== {path}")
+            print(provenance.format_record(record))
+    return 0
 
 
 def _show(paths: Sequence[str]) -> int:
@@ -136,9 +177,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _show(args.metrics)
     if args.command == "prepare":
         return _prepare(args.dataset, args.raw, args.out)
+    if args.command == "provenance":
+        return _provenance(args.file, args.json)
     created: list[Path] = []
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, args.overrides)
         if args.command == "config":
             print(yaml.safe_dump(config, sort_keys=False), end="")
             return 0

@@ -18,7 +18,7 @@ import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import jsonschema
 import yaml
@@ -167,14 +167,17 @@ def resolve_config(user_config: Mapping[str, Any] | None) -> Config:
     return merged
 
 
-def load_config(path: str | Path | None) -> Config:
-    """Read a YAML/JSON run config from ``path`` (or none) and resolve it.
+def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:
+    """Read a YAML/JSON run config from ``path`` (or none), apply the dotted ``KEY=VALUE``
+    ``overrides`` (:mod:`surrogate_study.overrides`) and resolve it.
 
     A missing file, a directory, an empty file (no keys) and a YAML syntax error (with its line
     and column) are one-line :class:`ConfigError` s.
     """
+    from .overrides import apply_overrides
+
     if path is None:
-        return resolve_config({})
+        return resolve_config(apply_overrides({}, overrides))
     file = Path(path)
     if file.is_dir():
         raise ConfigError(f"config error: {path} is a directory; --config takes a YAML/JSON file")
@@ -193,7 +196,7 @@ def load_config(path: str | Path | None) -> Config:
                           "leave out --config")
     if not isinstance(user_config, Mapping):
         raise ConfigError(f"config error: {path} must hold a mapping, found {type(user_config).__name__}")
-    return resolve_config(user_config)
+    return resolve_config(apply_overrides(user_config, overrides))
 
 
 def config_digest(config: Mapping[str, Any]) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import matplotlib
 
@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from . import provenance  # noqa: E402
 from .atomic import write_atomically  # noqa: E402
 
 SHAPE_ORDER = ["superspike", "sigmoid", "esser", "constant", "true"]
@@ -54,8 +55,19 @@ def note(ax: plt.Axes, text: str) -> None:
     ax.set_yticks([])
 
 
-def save(fig: plt.Figure, pdf_path: str, png_path: str) -> None:
-    """Write the figure as PDF and PNG, each atomically (a killed job leaves no half-written figure)."""
+def save(fig: plt.Figure, pdf_path: str, png_path: str, record: Optional[Mapping[str, Any]] = None,
+         snakemake: Any = None) -> None:
+    """Write the figure as PDF and PNG, each atomically (a killed job leaves no half-written figure).
+
+    Both files carry a provenance record (:mod:`surrogate_study.provenance`): ``record`` if given,
+    else the one of the Snakemake script object ``snakemake`` (its inputs and config), else one
+    without inputs.
+    """
+    if record is None:
+        record = provenance.from_snakemake(snakemake) if snakemake is not None else provenance.collect()
     for path in (pdf_path, png_path):
-        write_atomically(path, fig.savefig, suffix=Path(path).suffix)
+        fmt = Path(path).suffix.lstrip(".").lower()
+        metadata = provenance.matplotlib_metadata(record, fmt)
+        write_atomically(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=metadata),
+                         suffix=Path(path).suffix)
     plt.close(fig)

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import __version__
+from . import __version__, provenance
 from .allocator import keep_freed_memory
 from .atomic import torch_save_atomic, write_csv_atomic, write_json_atomic
 from .config import ConfigError, config_digest
@@ -497,6 +497,7 @@ def _metrics(config: Mapping[str, Any], device: torch.device, state: CellState, 
              threads: Mapping[str, int]) -> dict[str, Any]:
     best = state.best or {}
     n_layers = len(config["model"]["hidden"])
+    commit, dirty = provenance.git_state(".")  # the project's git state (null outside a git work tree)
     return {
         "status": state.status,
         "dataset_info": dataset_info,
@@ -520,6 +521,8 @@ def _metrics(config: Mapping[str, Any], device: torch.device, state: CellState, 
             "torch": torch.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
+            "commit": commit,
+            "dirty": dirty,
         },
         "config": dict(config),
     }

@@ -11,7 +11,7 @@ rule all_figures:
 
 
 rule report:
-    """Snakemake's HTML report of all figures with their captions (workflow/report/*.rst)."""
+    """Snakemake's HTML report of all figures with their captions (workflow/report/*.rst), with a provenance record."""
     input:
         [f for name in FIGURES for f in figure_outputs(name)],
         "figures/table1.md",
@@ -24,10 +24,12 @@ rule report:
         "../envs/study.yaml"
     params:
         python=sys.executable,
+        unstamped="figures/.report.unstamped.html",  # then copied with its provenance record
         configfiles=(
             " ".join(["--configfile", *map(str, workflow.configfiles)])
             if workflow.configfiles
             else ""
         ),
     shell:
-        "{params.python} -m snakemake all_figures --nolock --report {output} {params.configfiles} > {log} 2>&1"
+        "{params.python} -m snakemake all_figures --nolock --report {params.unstamped} {params.configfiles} > {log} 2>&1"
+        " && {params.python} workflow/scripts/stamp_provenance.py {params.unstamped} {output} {input} >> {log} 2>&1"

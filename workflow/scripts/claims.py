@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from surrogate_study import provenance
 from surrogate_study.atomic import write_text_atomic
 from surrogate_study.claims import check_claims, claims_markdown, headline_metrics
 
@@ -14,7 +15,9 @@ snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 tables = {Path(path).stem: pd.read_csv(path) for path in snakemake.input}
 results = check_claims(tables, snakemake.params.thresholds)
-write_text_atomic(snakemake.output.table, claims_markdown(results))
-write_text_atomic(snakemake.output.metrics, json.dumps(headline_metrics(results), indent=2, sort_keys=True) + "\n")
+record = provenance.from_snakemake(snakemake)
+write_text_atomic(snakemake.output.table, claims_markdown(results) + "\n" + provenance.comment(record))
+write_text_atomic(snakemake.output.metrics,
+                  json.dumps({**headline_metrics(results), "provenance": record}, indent=2, sort_keys=True) + "\n")
 for result in results:
     print(f"{result.claim}: {result.verdict} — {result.value}", file=sys.stderr)

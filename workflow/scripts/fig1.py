@@ -38,4 +38,4 @@ for i, label in enumerate(labels):
         ax.set_ylabel("input unit")
     raster_axes.append(ax)
 panel_letters([axes[0], raster_axes[0]])
-save(fig, snakemake.output.pdf, snakemake.output.png)
+save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

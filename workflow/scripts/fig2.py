@@ -69,4 +69,4 @@ for phase, style in (("before", ":"), ("after", "-")):
 readout_ax.set_title(f"readout (true class {label} in red; dotted: before)", fontsize=8)
 readout_ax.set_xlabel("time step")
 panel_letters([sketch, curves, trace_axes[0]])
-save(fig, snakemake.output.pdf, snakemake.output.png)
+save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

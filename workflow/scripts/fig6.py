@@ -41,4 +41,4 @@ ax.set_title(f"points in ν_up order; dotted: critical activity (accuracy ≥ {f
 absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(points["dataset"])]
 note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
 panel_letters([ax])
-save(fig, snakemake.output.pdf, snakemake.output.png)
+save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

@@ -5,7 +5,7 @@ import sys
 
 import pandas as pd
 
-from surrogate_study import plateau
+from surrogate_study import plateau, provenance
 from surrogate_study.atomic import write_text_atomic
 from surrogate_study.tables import parameter_table, to_latex, to_markdown
 
@@ -16,6 +16,8 @@ frames = {study: (pd.read_csv(table), pd.read_csv(history)) for study, table, hi
 cells = pd.concat([table for table, _ in frames.values()], ignore_index=True).drop_duplicates("cell")
 table = parameter_table(cells)
 plateaus = plateau.plateau_table(frames)
+record = provenance.from_snakemake(snakemake)
 write_text_atomic(snakemake.output.md, "# Table 1 — parameters of the runs in this configuration\n\n"
-                  + to_markdown(table) + "\n## Plateau epochs per study\n\n" + plateau.to_markdown(plateaus))
-write_text_atomic(snakemake.output.tex, to_latex(table))
+                  + to_markdown(table) + "\n## Plateau epochs per study\n\n" + plateau.to_markdown(plateaus)
+                  + "\n" + provenance.comment(record))
+write_text_atomic(snakemake.output.tex, to_latex(table) + provenance.comment(record, "tex"))
