@@ -21,8 +21,8 @@ import yaml
 from surrogate_study import shapes
 from surrogate_study.claims import check_claims, headline_metrics
 from surrogate_study.config import ConfigError, resolve_config
-from surrogate_study.network import SpikingNetwork
 from surrogate_study.lif import LIFParameters
+from surrogate_study.network import SpikingNetwork
 from surrogate_study.panels import panel_table
 from surrogate_study.surrogates import Surrogate
 
@@ -234,3 +234,32 @@ def test_fig5_draws_the_shape_its_scale_study_trained(with_plugin, tmp_path, mon
     expected = Surrogate("gaussian", 10.0, "asymptotic").derivative(x).numpy()
     assert any(line.get_ydata().shape == expected.shape and abs(line.get_ydata() - expected).max() < 1e-6
                for line in panel_a.get_lines())
+
+
+def fake_distribution(site: Path, name: str, entry_points: str) -> None:
+    """A distribution's metadata only (what pip writes), with the given entry points."""
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[surrogate_study.surrogates]\n{entry_points}\n")
+
+
+def test_broken_plugins_fail_in_one_line(tmp_path, monkeypatch):
+    fake_distribution(tmp_path / "broken", "broken_plugin", "broken = no_such_module:fn")
+    monkeypatch.syspath_prepend(str(tmp_path / "broken"))
+    shapes.refresh_plugins()
+    try:
+        assert "broken" in shapes.surrogate_names()
+        with pytest.raises(ValueError, match=r"^surrogate plugin 'broken': entry point 'no_such_module:fn' cannot be "
+                                             r"loaded \(ModuleNotFoundError"):
+            Surrogate("broken")
+        fake_distribution(tmp_path / "clash", "clash_plugin", "superspike = no_such_module:fn")
+        monkeypatch.syspath_prepend(str(tmp_path / "clash"))
+        shapes.refresh_plugins()
+        with pytest.raises(ValueError, match=r"surrogate plugin 'superspike' \(no_such_module:fn\) has the name of a "
+                                             r"built-in shape"):
+            shapes.surrogate_names()
+    finally:
+        monkeypatch.undo()
+        shapes.refresh_plugins()
+    assert "broken" not in shapes.surrogate_names()
