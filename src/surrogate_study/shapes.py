@@ -87,11 +87,6 @@ def display_order(names: Iterable[str]) -> list[str]:
     return builtin_sg + sorted(names - set(builtin_sg) - set(controls)) + controls
 
 
-def is_plugin(name: str) -> bool:
-    """Whether ``name`` is provided by an entry point (not built in nor registered at run time)."""
-    return name not in BUILTIN_SHAPES and name not in _REGISTERED and name in plugin_entry_points()
-
-
 def register_shape(name: str, fn: Callable[..., Any]) -> None:
     """Register the normalized derivative ``fn(x, beta)`` under ``name`` (in this process)."""
     if name in _REGISTERED:
