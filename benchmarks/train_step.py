@@ -6,7 +6,8 @@ configurations timed in turns (see ``interleaved_medians``):
 
   core       surrogate_study, fused backend (hand-written BPTT, compiled CPU kernels), 1 cell
   snntorch   the network written with snnTorch ``Synaptic`` neurons (fast-sigmoid surrogate of
-             slope β, reset to zero); null when snnTorch is not installed (``pip install .[bench]``)
+             slope β, reset to zero; ``snntorch_network``, which tests/test_snntorch_compat.py checks
+             against this project's network); null when snnTorch is not installed (``pip install .[bench]``)
   plain      surrogate_study, reference backend: the plain per-step autograd loop
 
 plus their ratios, and networks trained per hour when K cells train as one batched
@@ -76,34 +77,49 @@ def project_step(args, backend: str, cells: int) -> Callable[[], None]:
     return step
 
 
-def snntorch_step(args) -> Optional[Callable[[], None]]:
-    try:
-        import snntorch as snn
-        from snntorch import surrogate
-    except ImportError:
-        return None
-    params = LIFParameters()
+def snntorch_network(n_in: int, n_hidden: int, n_classes: int, params: LIFParameters,
+                     spike_grad: Callable[[torch.Tensor], torch.Tensor]) -> torch.nn.Module:
+    """The network written with snnTorch ``Synaptic`` neurons (reset to zero); needs snnTorch.
+
+    ``forward(x)`` gives the logits (max over time of the readout membrane) of inputs x [B, T, n_in];
+    ``run(x)`` the hidden spikes [B, T, H] and readout membrane [B, T, C]. It is this project's network
+    with weights (1 − λ) Wᵀ and two steps ahead per layer (:mod:`surrogate_study.snntorch_compat`).
+    """
+    import snntorch as snn
 
     class SnnTorchNet(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.hidden = torch.nn.Linear(args.inputs, args.hidden, bias=False)
-            self.readout = torch.nn.Linear(args.hidden, args.classes, bias=False)
-            self.lif = snn.Synaptic(alpha=params.decay_syn, beta=params.decay_mem, threshold=1.0,
-                                    spike_grad=surrogate.fast_sigmoid(slope=args.beta), reset_mechanism="zero")
+            self.hidden = torch.nn.Linear(n_in, n_hidden, bias=False)
+            self.readout = torch.nn.Linear(n_hidden, n_classes, bias=False)
+            self.lif = snn.Synaptic(alpha=params.decay_syn, beta=params.decay_mem, threshold=params.threshold,
+                                    spike_grad=spike_grad, reset_mechanism="zero")
             self.out = snn.Synaptic(alpha=params.decay_syn, beta=params.decay_readout, reset_mechanism="none")
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
+        def run(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             syn, mem = self.lif.init_synaptic()
             syn_out, mem_out = self.out.init_synaptic()
-            readout = []
+            spikes_over_time, readout = [], []
             for t in range(x.shape[1]):
                 spikes, syn, mem = self.lif(self.hidden(x[:, t]), syn, mem)
                 _, syn_out, mem_out = self.out(self.readout(spikes), syn_out, mem_out)
+                spikes_over_time.append(spikes)
                 readout.append(mem_out)
-            return torch.stack(readout, dim=1).max(dim=1).values
+            return torch.stack(spikes_over_time, dim=1), torch.stack(readout, dim=1)
 
-    net = SnnTorchNet()
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.run(x)[1].max(dim=1).values
+
+    return SnnTorchNet()
+
+
+def snntorch_step(args) -> Optional[Callable[[], None]]:
+    try:
+        from snntorch import surrogate
+    except ImportError:
+        return None
+    net = snntorch_network(args.inputs, args.hidden, args.classes, LIFParameters(),
+                           surrogate.fast_sigmoid(slope=args.beta))
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(args.batch, args.steps_per_sample, args.inputs, generator=g) < args.rate).float()

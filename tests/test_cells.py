@@ -5,7 +5,8 @@ import torch
 
 from surrogate_study.config import ConfigError
 from surrogate_study.optim import CellAdam
-from surrogate_study.surrogates import _SURROGATES, register_surrogate
+from surrogate_study.shapes import _REGISTERED
+from surrogate_study.surrogates import register_surrogate
 from surrogate_study.training import CHECKPOINT_NAME, train, train_cells
 
 from conftest import variant
@@ -71,15 +72,11 @@ def test_interrupted_cells_resume_to_the_same_result(cell_configs, tmp_path):
 
 def test_a_diverged_cell_does_not_disturb_the_others(tiny_config, tmp_path):
     register_surrogate("test_overflow")(lambda x, beta: torch.full_like(x, float("inf")))
-    from surrogate_study import config as config_module
-
-    config_module._schema.cache_clear()
     try:
         bad = variant(tiny_config, **{"surrogate.shape": "test_overflow"})
         together = train_cells([tiny_config, bad], [tmp_path / "good", tmp_path / "bad"], progress=False)
     finally:
-        del _SURROGATES["test_overflow"]
-        config_module._schema.cache_clear()
+        del _REGISTERED["test_overflow"]
     alone = train(tiny_config, tmp_path / "alone", progress=False)
     assert together[1]["status"] == "diverged" and together[1]["diverged_epoch"] == 0
     assert together[0]["status"] == "ok"

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from surrogate_study import cli
-from surrogate_study.surrogates import _SURROGATES, register_surrogate
+from surrogate_study.shapes import _REGISTERED
+from surrogate_study.surrogates import register_surrogate
 from surrogate_study.training import CHECKPOINT_NAME, train
 
 
@@ -87,12 +88,8 @@ def test_checkpoint_of_another_config_is_not_resumed(tiny_config, tmp_path):
 def exploding_surrogate():
     """A surrogate whose gradient overflows, as a too-steep asymptotic one can."""
     register_surrogate("test_exploding")(lambda x, beta: torch.full_like(x, float("inf")))
-    from surrogate_study import config as config_module
-
-    config_module._schema.cache_clear()
     yield "test_exploding"
-    del _SURROGATES["test_exploding"]
-    config_module._schema.cache_clear()
+    del _REGISTERED["test_exploding"]
 
 
 def test_nan_ends_the_run_as_diverged_with_exit_code_0(tiny_config, tmp_path, exploding_surrogate, capsys):

@@ -17,7 +17,8 @@ Claims (thresholds from the workflow config's ``claims`` section):
 
 1. shape robustness — per shape and seed, the best cell's test accuracy (:func:`shape_selection`,
    the values of Fig. 3c): the spread between the best and the worst SG shape
-   {superspike, sigmoid, esser} must be within ``shape_spread_max``, and the worst SG shape
+   ({superspike, sigmoid, esser}, which must all have run, and any other shape of the ``shape`` study,
+   e.g. a plugin's) must be within ``shape_spread_max``, and the worst SG shape
    must exceed the better control (constant, true gradient) by ``control_margin_min``.
 2a. scale sensitivity, reset — two rows on the ``scale`` study:
    (top cells) per variant and seed, the mean test accuracy of the ``top_cells`` best cells
@@ -45,9 +46,10 @@ import pandas as pd
 from .aggregate import critical_activity
 from .seedstats import (MIN_SEEDS, Stat, best_per_seed, combine, decide_at_least, decide_at_most, difference_se,
                         top_mean_per_seed)
+from .shapes import CONTROL_SHAPES, display_order
 
+#: The paper's surrogate-gradient shapes: claim 1 needs all three (other shapes of the study join them).
 SG_SHAPES = ("superspike", "sigmoid", "esser")
-CONTROL_SHAPES = ("constant", "true")
 DEFAULT_UNCERTAINTY_K = 2.0
 
 
@@ -93,10 +95,10 @@ def shape_selection(shape_table: pd.DataFrame, controls: pd.DataFrame) -> pd.Dat
 
     Columns include shape, seed, cell, test. Claim 1 and Fig. 3c both read exactly this.
     """
-    sg = shape_table[shape_table["shape"].isin(SG_SHAPES)]
+    sg = shape_table[~shape_table["shape"].isin(CONTROL_SHAPES)]
     ctrl = controls[controls["shape"].isin(CONTROL_SHAPES)]
     picked = best_per_seed(pd.concat([sg, ctrl], ignore_index=True), ["shape"])
-    order = {s: i for i, s in enumerate(SG_SHAPES + CONTROL_SHAPES)}
+    order = {s: i for i, s in enumerate(display_order(picked["shape"]))}
     return picked.sort_values(["shape", "seed"], key=lambda c: c.map(order) if c.name == "shape" else c,
                               kind="stable").reset_index(drop=True)
 
@@ -104,14 +106,15 @@ def shape_selection(shape_table: pd.DataFrame, controls: pd.DataFrame) -> pd.Dat
 def shape_robustness(shape_table: pd.DataFrame, controls: pd.DataFrame, t: Mapping[str, Any]) -> ClaimResult:
     k = float(t.get("uncertainty_k", DEFAULT_UNCERTAINTY_K))
     stats = _stats(shape_selection(shape_table, controls), "shape")
-    metric = "spread of best test accuracy over SuperSpike/Sigmoid′/Esser; SG − control margin"
+    sg_names = [s for s in display_order([*SG_SHAPES, *stats]) if s not in CONTROL_SHAPES]
+    metric = f"spread of best test accuracy over {'/'.join(sg_names)}; SG − control margin"
     how = f"best cell per shape and seed selected on validation; mean ± SD over seeds; decided at {k:g}·SE"
     threshold = f"spread ≤ {t['shape_spread_max']:g}; margin ≥ {t['control_margin_min']:g}"
     missing = [s for s in SG_SHAPES + CONTROL_SHAPES if s not in stats]
     if missing:
         return ClaimResult("1 shape robustness", metric, how, threshold, f"missing: {', '.join(missing)}", "–",
                            "not-run")
-    sg = {s: stats[s] for s in SG_SHAPES}
+    sg = {s: stats[s] for s in sg_names}
     top, bottom = max(sg, key=lambda s: sg[s].mean), min(sg, key=lambda s: sg[s].mean)
     control = max(CONTROL_SHAPES, key=lambda s: stats[s].mean)
     spread_verdict = decide_at_most(sg[top], sg[bottom], t["shape_spread_max"], k)
@@ -291,7 +294,8 @@ def headline_metrics(results: list[ClaimResult]) -> dict[str, Any]:
     """The study's headline numbers for ``dvc metrics``; a claim that did not run gives nulls.
 
     best_test_accuracy[shape]: mean over seeds of the test accuracy of each seed's best-validation
-    cell (SG shapes from the ``shape`` study, constant and true gradient from the controls);
+    cell (SG shapes from the ``shape`` study, constant and true gradient from the controls; the five
+    built-in shapes always, null when not run, and any other shape the study ran);
     best_test_accuracy_sd[shape], seeds[shape]: its SD (null for one seed) and number of seeds;
     scale_sensitivity_gap: sCtl − aDR (reset, top cells) and aCtl − aProp (recurrence), claims 2a/2b;
     critical_activity: the lowest mean spikes per neuron per input whose accuracy holds (claim 3).
@@ -300,8 +304,8 @@ def headline_metrics(results: list[ClaimResult]) -> dict[str, Any]:
     for r in results:  # the first row of a claim (2a: the top-cells row) gives its headline number
         if r.numbers:
             by_claim.setdefault(r.claim.split()[0], r.numbers)
-    shapes = SG_SHAPES + CONTROL_SHAPES
     one = by_claim.get("1", {})
+    shapes = display_order([*SG_SHAPES, *CONTROL_SHAPES, *one.get("best_test_accuracy", {})])
     return {
         "best_test_accuracy": {s: one.get("best_test_accuracy", {}).get(s) for s in shapes},
         "best_test_accuracy_sd": {s: one.get("best_test_accuracy_sd", {}).get(s) for s in shapes},

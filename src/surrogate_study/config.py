@@ -23,8 +23,8 @@ from typing import Any, Mapping, Sequence
 import jsonschema
 import yaml
 
-from .datasets import dataset_names
-from .surrogates import surrogate_names
+from .dataset_catalog import dataset_names
+from .shapes import surrogate_names
 
 Config = dict[str, Any]
 
@@ -52,11 +52,16 @@ def default_config() -> Config:
     return resolve_config({})
 
 
-@lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
+    """The run schema with the registries' names as of now (a plugin installed later is seen)."""
+    return _schema_for(surrogate_names(), dataset_names())
+
+
+@lru_cache(maxsize=8)
+def _schema_for(shapes: tuple[str, ...], datasets: tuple[str, ...]) -> dict[str, Any]:
     schema = _package_yaml("schemas/run.schema.yaml")
-    schema["properties"]["surrogate"]["properties"]["shape"]["enum"] = list(surrogate_names())
-    schema["properties"]["dataset"]["properties"]["name"]["enum"] = list(dataset_names())
+    schema["properties"]["surrogate"]["properties"]["shape"]["enum"] = list(shapes)
+    schema["properties"]["dataset"]["properties"]["name"]["enum"] = list(datasets)
     return schema
 
 

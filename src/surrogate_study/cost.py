@@ -8,11 +8,12 @@ so the estimate scales with grid size, epochs, data and network size.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import pandas as pd
+from .dataset_catalog import split_sizes
 
-from .spike_data import split_sizes
+if TYPE_CHECKING:  # pandas is imported where a table is built, so that planning stays light
+    import pandas as pd
 
 
 def neuron_steps(config: Mapping[str, Any]) -> float:
@@ -32,6 +33,8 @@ def seconds_per_neuron_step(benchmarks: pd.DataFrame) -> float:
 def estimate(studies: Mapping[str, list[str]], cells: Mapping[str, Mapping[str, Any]],
              benchmarks: pd.DataFrame, threads: int) -> pd.DataFrame:
     """Per study and in total: distinct cells, neuron-steps and estimated CPU-hours (wall × threads)."""
+    import pandas as pd
+
     rate = seconds_per_neuron_step(benchmarks)
     rows, counted = [], set()
     for study, members in studies.items():

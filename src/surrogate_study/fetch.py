@@ -10,21 +10,13 @@ retried. Without network the error names the file, its URL and where to put it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import pooch
 import requests
 
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One raw file: its name in data/raw/, its official URL(s) and pinned MD5."""
-
-    name: str
-    urls: tuple[str, ...]
-    md5: str
+from .dataset_catalog import RemoteFile  # noqa: F401 - defined in the light catalog, re-exported
 
 
 class DatasetUnavailable(RuntimeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -17,7 +18,10 @@ from .atomic import write_atomically  # noqa: E402
 SHAPE_ORDER = ["superspike", "sigmoid", "esser", "constant", "true"]
 SHAPE_LABELS = {"superspike": "SuperSpike", "sigmoid": "Sigmoid′", "esser": "Esser", "constant": "constant",
                 "true": "true gradient"}
-SHAPE_COLORS = dict(zip(SHAPE_ORDER, sns.color_palette("colorblind", len(SHAPE_ORDER))))
+_PALETTE = sns.color_palette("colorblind", 10)
+SHAPE_COLORS = dict(zip(SHAPE_ORDER, _PALETTE))
+#: Colours for shapes outside SHAPE_ORDER (plugins), chosen by a hash of the name: the same in every figure.
+EXTRA_SHAPE_COLORS = _PALETTE[len(SHAPE_ORDER):]
 DATASET_LABELS = {"randman": "Randman", "mnist5k": "MNIST, 5k subset", "mnist": "MNIST",
                   "fashion_mnist": "Fashion-MNIST", "shd": "SHD"}
 VARIANT_COLORS = {"sCtl": "#0173b2", "aCtl": "#de8f05", "sDR": "#56b4e9", "aDR": "#d55e00", "sProp": "#029e73",
@@ -38,7 +42,15 @@ def dataset_label(name: str) -> str:
 
 
 def shape_color(shape: str):
-    return SHAPE_COLORS.get(shape, "0.4")
+    """The shape's colour; a shape from a plugin gets one of :data:`EXTRA_SHAPE_COLORS` (CRC-32 of its name)."""
+    if shape in SHAPE_COLORS:
+        return SHAPE_COLORS[shape]
+    return EXTRA_SHAPE_COLORS[zlib.crc32(shape.encode()) % len(EXTRA_SHAPE_COLORS)]
+
+
+def shape_label(shape: str) -> str:
+    """How a shape is named in figures (a plugin's shape by its registered name)."""
+    return SHAPE_LABELS.get(shape, shape)
 
 
 def panel_letters(axes: Sequence[plt.Axes]) -> None:

@@ -12,6 +12,11 @@ speed: no autograd graph inside the time loop. Two paths:
   feed-forward kernels, or the PyTorch time loop :class:`LIFTimeLoop`, which also serves CUDA
   and surrogate shapes without a kernel code.
 
+The compiled kernels evaluate σ′ by a shape code (``lif_kernels.KERNEL_SHAPES``: the built-in
+shapes). A shape from a plugin (entry point ``surrogate_study.surrogates``) has no code, so a layer
+in which any cell uses one runs the PyTorch path on the CPU too, with the plugin's own σ′ function:
+the same equations and results (tested), slower; a one-time warning in the log says so.
+
 Forward, with U[0] = I[0] = 0:
 
     S[n] = Θ(U[n] − ϑ),  m[n] = λ_mem U[n] + (1 − λ_mem) I[n],  U[n+1] = m[n] (1 − S[n]),
@@ -32,6 +37,7 @@ is I = K_λ F, and U_out = K_out F_out with K_out = (1 − λ_out) K_{λ_out} K_
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional, Sequence
@@ -45,6 +51,22 @@ from .cell_matmul import cell_matmul, weight_gradient
 from .lif import LIFParameters
 from .spike_data import InputEvents
 from .surrogates import Surrogate, surrogate_derivative
+
+
+logger = logging.getLogger(__name__)
+_NOTED_WITHOUT_KERNEL: set[str] = set()
+
+
+def has_kernel(surrogates: Sequence[Surrogate]) -> bool:
+    """Whether every shape has a code in the compiled kernels; if not, note once per shape in the log
+    that its layers use the PyTorch time loop."""
+    missing = sorted({s.shape for s in surrogates} - set(lif_kernels.KERNEL_SHAPES))
+    for shape in missing:
+        if shape not in _NOTED_WITHOUT_KERNEL:
+            _NOTED_WITHOUT_KERNEL.add(shape)
+            logger.warning("surrogate shape %r has no compiled kernel (built-in: %s); its layers run the PyTorch "
+                           "time loop (same results, slower)", shape, ", ".join(lif_kernels.KERNEL_SHAPES))
+    return not missing
 
 
 @lru_cache(maxsize=64)
@@ -265,7 +287,7 @@ def kernel_applies(feedforward: Tensor, surrogates: Sequence[Surrogate], recurre
         not recurrent
         and feedforward.device.type == "cpu"
         and feedforward.dtype in (torch.float32, torch.float64)
-        and all(s.shape in lif_kernels.KERNEL_SHAPES for s in surrogates)
+        and has_kernel(surrogates)
     )
 
 
@@ -459,7 +481,7 @@ def lif_layer_cells(
     differentiable_reset = tuple(not d for d in per_cell(detach_reset))
     propagate = tuple(not d for d in per_cell(detach_recurrent))
     kernel = (use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
-              and all(s.shape in lif_kernels.KERNEL_SHAPES for s in cell_surrogates.surrogates))
+              and has_kernel(cell_surrogates.surrogates))
     if isinstance(inputs, InputEvents):
         if kernel:  # the kernels read the events; the tensor only tells them the number of input rows
             return EventLIFLayer.apply(weight.new_empty((inputs.cells, 1, 1, 1)), weight, recurrent_weight,

@@ -16,6 +16,7 @@ import pandas as pd
 from .claims import (beta_selection, claim_controls, one_layer, shape_selection, sparsity_selection,
                      top_cells_selection)
 from .seedstats import best_per_seed, summarize, top_mean_per_seed
+from .shapes import display_order
 
 Tables = Mapping[str, pd.DataFrame]
 Params = Mapping[str, Any]  # top_cells (Fig. 5d/f, config figures), claim_top_cells (Fig. 5c/e, config claims)
@@ -30,8 +31,7 @@ def fig3b(tables: Tables, p: Params) -> pd.DataFrame:
 def fig3c(tables: Tables, p: Params) -> pd.DataFrame:
     """Best cell per shape (claim 1's selection): SG shapes and the controls, mean ± SD over seeds."""
     summary = summarize(shape_selection(tables["shape"], claim_controls(tables)), ["shape"])
-    order = ["superspike", "sigmoid", "esser", "constant", "true"]
-    return summary.set_index("shape").reindex([s for s in order if s in set(summary["shape"])]).reset_index()
+    return summary.set_index("shape").reindex(display_order(summary["shape"])).reset_index()
 
 
 def fig4(tables: Tables, p: Params) -> pd.DataFrame:

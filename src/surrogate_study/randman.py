@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spike_data import DatasetSplits, SpikeDataset, split_sizes
+from .dataset_catalog import split_sizes
+from .spike_data import DatasetSplits, SpikeDataset
 
 SPECTRA: tuple[str, ...] = ("reference", "numpy", "printed")
 STANDARDIZE_EPS = 1e-7  # ε of the authors' ``standardize``

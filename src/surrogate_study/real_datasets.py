@@ -14,67 +14,27 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from .atomic import CorruptFileError, write_atomically
-from .fetch import RemoteFile, fetch_all
+from .dataset_catalog import (  # noqa: F401 - the catalog's names, re-exported
+    FASHION_URLS,
+    MNIST_URLS,
+    PREPROCESSING,
+    REAL_DATASETS,
+    SHD_URLS,
+    RealDataset,
+    RemoteFile,
+)
+from .fetch import fetch_all
 from .idx import read_idx
 from .latency import latency_events
 from .shd import read_shd
-from .spike_data import DatasetSplits, SpikeDataset, split_sizes
-
-MNIST_URLS = ("https://yann.lecun.com/exdb/mnist/", "https://ossci-datasets.s3.amazonaws.com/mnist/")
-FASHION_URLS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
-SHD_URLS = ("https://zenkelab.org/datasets/",)
-
-
-#: Preprocessing constants (time steps, latency code, SHD window); the workflow config's
-#: ``preprocessing`` section overrides them per dataset.
-PREPROCESSING: dict[str, dict[str, Any]] = {
-    "mnist": {"steps": 100, "tau_eff": 20.0, "threshold": 0.2},
-    "fashion_mnist": {"steps": 100, "tau_eff": 20.0, "threshold": 0.2},
-    "mnist5k": {"steps": 100, "tau_eff": 20.0, "threshold": 0.2},
-    "shd": {"steps": 100, "max_time": 1.4},
-}
-
-
-def _remotes(bases: tuple[str, ...], md5s: Mapping[str, str]) -> tuple[RemoteFile, ...]:
-    return tuple(RemoteFile(name, tuple(base + name for base in bases), md5) for name, md5 in md5s.items())
-
-
-@dataclass(frozen=True)
-class RealDataset:
-    """How one dataset is fetched and preprocessed, and the sizes its processed file must have."""
-
-    name: str
-    remotes: tuple[RemoteFile, ...]
-    n_units: int
-    n_classes: int
-    train_size: int
-    test_size: int
-
-
-REAL_DATASETS: dict[str, RealDataset] = {
-    "mnist": RealDataset("mnist", _remotes(MNIST_URLS, {
-        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}), 784, 10, 60000, 10000),
-    "fashion_mnist": RealDataset("fashion_mnist", _remotes(FASHION_URLS, {
-        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}), 784, 10, 60000, 10000),
-    "shd": RealDataset("shd", _remotes(SHD_URLS, {
-        "shd_train.h5.zip": "f3252aeb598ac776c1b526422d90eecb",
-        "shd_test.h5.zip": "1503a5064faa34311c398fb0a1ed0a6f"}), 700, 20, 8156, 2264),
-    "mnist5k": RealDataset("mnist5k", (), 784, 10, 4500, 500),
-}
-
+from .dataset_catalog import split_sizes
+from .spike_data import DatasetSplits, SpikeDataset
 
 def _save_npz_atomic(path: Path, **arrays: Any) -> None:
     """``np.savez_compressed`` to ``path`` atomically, with the usual file mode (see ``atomic``)."""

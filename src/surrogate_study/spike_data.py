@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .dataset_catalog import split_sizes  # noqa: F401 - defined in the light catalog, re-exported
+
 
 @numba.njit(cache=True)
 def _add_counts(times, units, indptr, indices, out) -> None:
@@ -190,9 +192,3 @@ class DatasetSplits(NamedTuple):
     train: SpikeDataset
     valid: SpikeDataset
     test: SpikeDataset
-
-
-def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
-    """Sizes of consecutive splits of n samples: floor for all but the last, which takes the rest."""
-    sizes = [int(np.floor(n * f + 1e-9)) for f in fractions[:-1]]
-    return [*sizes, n - sum(sizes)]

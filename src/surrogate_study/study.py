@@ -15,7 +15,7 @@ Each point of the axes' Cartesian product is a *cell*: the package defaults, upd
 ``base``, then ``fixed``, then each axis in order, resolved and validated. A cell's id
 names its main parameters readably and ends with a hash of its whole resolved config,
 so a cell that two studies share is computed once. Cells that share everything but
-the per-cell keys of :data:`surrogate_study.training.PER_CELL_KEYS` are packed into
+the per-cell keys of :data:`PER_CELL_KEYS` are packed into
 jobs of at most ``job_size`` cells, trained as one batched computation.
 """
 
@@ -29,7 +29,29 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from .config import Config, ConfigError, deep_merge, resolve_config
-from .training import shared_part
+
+#: Config keys in which cells trained together may differ; all other keys must agree.
+PER_CELL_KEYS: tuple[tuple[str, ...], ...] = (
+    ("seed",),
+    ("surrogate",),
+    ("regularization",),
+    ("training", "lr"),
+    ("training", "save_model"),
+    ("model", "detach_reset"),
+    ("model", "detach_recurrent"),
+    ("model", "init_gain"),
+)
+
+
+def shared_part(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` without the per-cell keys: what cells trained together must share."""
+    shared = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in config.items()}
+    for path in PER_CELL_KEYS:
+        if len(path) == 1:
+            shared.pop(path[0], None)
+        else:
+            shared[path[0]].pop(path[1], None)
+    return shared
 
 
 def dotted_override(key: str, value: Any) -> Config:

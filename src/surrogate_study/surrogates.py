@@ -19,8 +19,10 @@ with β (for SuperSpike: β / (β|x| + 1)², which tends to a δ-like spike as �
 
     σ′_asym(x; β) = β · σ′_norm(x; β).
 
-A new shape is one function ``(x, beta) -> σ′_norm`` plus ``@register_surrogate``.
-Parameters are passed per call; nothing is stored on the classes.
+A new shape is one function ``(x, beta) -> σ′_norm`` plus ``@register_surrogate`` (in this
+process), or an entry point of group ``surrogate_study.surrogates`` in another package (see
+:mod:`surrogate_study.shapes`, which holds the registry and lists the names without importing
+torch). Parameters are passed per call; nothing is stored on the classes.
 """
 
 from __future__ import annotations
@@ -31,39 +33,27 @@ from typing import Callable, Union
 import torch
 from torch import Tensor
 
+from .shapes import load_shape, register_shape, surrogate_names  # noqa: F401 - surrogate_names re-exported
+
 Beta = Union[float, Tensor]
 SurrogateDerivative = Callable[[Tensor, Beta], Tensor]
 
 SCALES: tuple[str, ...] = ("normalized", "asymptotic")
-
-_SURROGATES: dict[str, SurrogateDerivative] = {}
 
 
 def register_surrogate(name: str) -> Callable[[SurrogateDerivative], SurrogateDerivative]:
     """Register the normalized derivative ``fn(x, beta)`` of a surrogate under ``name``."""
 
     def decorator(fn: SurrogateDerivative) -> SurrogateDerivative:
-        if name in _SURROGATES:
-            raise ValueError(f"surrogate shape {name!r} is already registered")
-        _SURROGATES[name] = fn
+        register_shape(name, fn)
         return fn
 
     return decorator
 
 
-def surrogate_names() -> tuple[str, ...]:
-    """Names of all registered surrogate shapes, in registration order."""
-    return tuple(_SURROGATES)
-
-
 def get_surrogate(name: str) -> SurrogateDerivative:
-    """The normalized derivative registered under ``name``."""
-    try:
-        return _SURROGATES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown surrogate shape {name!r}; allowed: {', '.join(surrogate_names())}"
-        ) from None
+    """The normalized derivative registered under ``name`` (a plugin's is loaded on first use)."""
+    return load_shape(name)
 
 
 @register_surrogate("superspike")

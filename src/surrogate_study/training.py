@@ -49,6 +49,7 @@ from .network import SpikingNetwork
 from .optim import CellAdam
 from .regularizers import NORMS, lower_bound, upper_bound
 from .spike_data import SpikeDataset
+from .study import PER_CELL_KEYS, shared_part  # noqa: F401 - defined with the planning, re-exported
 from .surrogates import Surrogate
 
 logger = logging.getLogger(__name__)
@@ -59,19 +60,6 @@ HISTORY_NAME = "history.csv"
 MODEL_NAME = "model.pt"
 
 EpochCallback = Callable[[int, Sequence[Optional[Mapping[str, Any]]]], None]
-
-#: Config keys in which cells trained together may differ; all other keys must agree.
-PER_CELL_KEYS: tuple[tuple[str, ...], ...] = (
-    ("seed",),
-    ("surrogate",),
-    ("regularization",),
-    ("training", "lr"),
-    ("training", "save_model"),
-    ("model", "detach_reset"),
-    ("model", "detach_recurrent"),
-    ("model", "init_gain"),
-)
-
 
 def select_device(name: str) -> torch.device:
     """``auto`` → CUDA when available, else CPU; ``cuda`` fails clearly without a GPU."""
@@ -109,17 +97,6 @@ def threads_in_use() -> dict[str, int]:
     except ImportError:  # pragma: no cover
         pass
     return counts
-
-
-def shared_part(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` without the per-cell keys: what cells trained together must share."""
-    shared = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in config.items()}
-    for path in PER_CELL_KEYS:
-        if len(path) == 1:
-            shared.pop(path[0], None)
-        else:
-            shared[path[0]].pop(path[1], None)
-    return shared
 
 
 def build_network(configs: Sequence[Mapping[str, Any]], n_in: int, n_classes: int) -> SpikingNetwork:

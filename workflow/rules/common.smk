@@ -1,10 +1,10 @@
 # Helper functions of the workflow (no rules here): studies -> cells -> jobs, and targets.
+# Planning imports only the light modules (no torch, numba, h5py, pandas or pooch; see tests/test_planning.py).
 import json
 
 from surrogate_study.config import ConfigError
 from surrogate_study.cost import neuron_steps
-from surrogate_study.datasets import dataset_names
-from surrogate_study.real_datasets import PREPROCESSING, REAL_DATASETS
+from surrogate_study.dataset_catalog import PREPROCESSING, REAL_DATASETS, dataset_names
 from surrogate_study.study import plan_studies
 
 # Studies that each figure reads (by name; a config must define them all).

@@ -13,7 +13,8 @@ from matplotlib.patches import Patch
 import pandas as pd
 import torch
 
-from surrogate_study.figstyle import VARIANT_COLORS, VARIANT_ORDER, apply_style, note, panel_letters, save
+from surrogate_study.figstyle import VARIANT_COLORS, VARIANT_ORDER, apply_style, note, panel_letters, save, shape_label
+from surrogate_study.shapes import display_order
 from surrogate_study.surrogates import Surrogate
 
 snakemake = globals()["snakemake"]
@@ -66,12 +67,17 @@ ax_a, ax_b, ax_c = (fig.add_subplot(grid[0, i]) for i in range(3))
 ax_d, ax_e, ax_f = (fig.add_subplot(grid[1, i]) for i in range(3))
 ax_g = fig.add_subplot(grid[:, 3])
 
+# σ′ of the shape(s) the scale study trains with (SuperSpike in the paper; a plugin's shape when the config names one)
 x = torch.linspace(-1.0, 1.0, 801)
-for beta in snakemake.params.betas:
-    ax_a.plot(x, Surrogate("superspike", beta, "asymptotic").derivative(x), label=f"β = {beta:g}")
+scale_shapes = display_order(scale["shape"]) or ["superspike"]
+for shape, style in zip(scale_shapes, ["-", "--", ":", "-."] * len(scale_shapes)):
+    for i, beta in enumerate(snakemake.params.betas):
+        derivative = Surrogate(shape, beta, "asymptotic").derivative(x)
+        label = f"β = {beta:g}" + (f" ({shape_label(shape)})" if len(scale_shapes) > 1 else "")
+        ax_a.plot(x, derivative, ls=style, color=f"C{i}", label=label)
 ax_a.set_yscale("log")
 ax_a.set_xlabel("U − ϑ")
-ax_a.set_ylabel("asymptotic SuperSpike σ′")
+ax_a.set_ylabel(f"asymptotic {' / '.join(map(shape_label, scale_shapes))} σ′")
 ax_a.legend(frameon=False, fontsize=7)
 
 for variant in ordered(scale["axis:variant"]):
