@@ -184,7 +184,7 @@ def run_figure(script: str, inputs: dict, params: dict, tmp_path: Path, monkeypa
     from surrogate_study import figstyle
 
     saved = []
-    monkeypatch.setattr(figstyle, "save", lambda fig, pdf, png: saved.append(fig))
+    monkeypatch.setattr(figstyle, "save", lambda fig, pdf, png, **provenance: saved.append(fig))
     files = {}
     for name, table in inputs.items():
         files[name] = str(tmp_path / f"{name}.csv")
