@@ -46,8 +46,12 @@ def test_paper_config_dry_runs_and_covers_every_figure():
     for rule in [*FIGURES, "table1", "claims", "report", "aggregate_study", "network_traces", "randman_examples"]:
         assert jobs.get(rule, 0) >= 1, rule
     assert jobs["aggregate_study"] == 8
-    train_jobs = sum(n for rule, n in jobs.items() if rule.startswith("train_"))
-    assert train_jobs >= 50  # 1381 cells in jobs of 16
+    from surrogate_study.study import plan_studies
+
+    plan = plan_studies(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))
+    # every training job is a job of the one rule `train`; every cell's files are declared by a `cell` job
+    assert jobs["train"] == len(plan.jobs) >= 50
+    assert jobs["cell"] == len(plan.cells)
 
 
 @pytest.mark.parametrize(
@@ -139,11 +143,13 @@ def smoke_run(tmp_path_factory):
             os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     interrupted = sorted(p.parent.name for p in checkpoints())
-    # finished = written and recorded as complete by Snakemake (no incomplete marker, named by the output path
-    # in urlsafe base64): a job killed while writing its outputs is incomplete and rightly rerun as a whole
-    incomplete = {p.name for p in (work / ".snakemake" / "incomplete").rglob("*") if p.is_file()}
+    # finished = recorded as complete by Snakemake: the `cell` job that declares a cell's files (after its
+    # training job wrote them and then the job's manifest) left its metadata, named by the output path in
+    # urlsafe base64; a training job killed while writing its cells has no manifest and is rightly rerun whole
+    metadata = work / ".snakemake" / "metadata"
+    recorded = {"".join(p.relative_to(metadata).parts) for p in metadata.rglob("*") if p.is_file()}
     finished = {p.parent.name: p.stat().st_mtime_ns for p in (work / "results" / "cells").glob("*/metrics.json")
-                if base64.urlsafe_b64encode(str(p.relative_to(work)).encode()).decode() not in incomplete}
+                if base64.urlsafe_b64encode(str(p.relative_to(work)).encode()).decode() in recorded}
     assert interrupted and any((work / ".snakemake" / "locks").iterdir())  # a stale Snakemake lock is left
     rerun = subprocess.run([*LOCKED, *SMOKE], cwd=work, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
