@@ -6,12 +6,17 @@
 #                                       node is idle (then sbatch/squeue/scontrol work with SLURM_CONF=DIR/slurm.conf)
 #   tests/slurm_cluster.sh stop DIR     stop the daemons started in DIR (by their pid files)
 #
-# One node named after this machine with its CPU count, partition `test`. No accounting database
+# One node named after this machine with its CPU count, partition `test`. The configuration is also copied to
+# /etc/slurm/slurm.conf (removed by stop), where the `srun` inside each job looks for it; start refuses to
+# replace one that another SLURM installation put there. No accounting database
 # (AccountingStorageType/JobCompType none): Snakemake's executor then needs `--slurm-status-command squeue`,
 # and MinJobAge=600 keeps finished jobs visible to squeue/scontrol for ten minutes. RealMemory is set high
 # and SlurmdParameters=config_overrides keeps the node usable, so that the memory a profile asks for is
 # accepted as it is (it reaches scontrol) without being enforced.
 set -euo pipefail
+
+MARKER="# test cluster of tests/slurm_cluster.sh"
+SYSTEM_CONF=/etc/slurm/slurm.conf
 
 die() { echo "slurm_cluster.sh: $*" >&2; exit 1; }
 
@@ -49,6 +54,7 @@ start() {
     munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
         --pid-file="$dir/munge/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/munge/munge.seed"
     cat >"$dir/slurm.conf" <<EOF
+$MARKER
 ClusterName=surrogate-test
 SlurmctldHost=$host
 AuthType=auth/munge
@@ -79,6 +85,13 @@ MpiDefault=none
 NodeName=$host CPUs=$cpus RealMemory=1000000 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
+    # Snakemake's job step runs `srun` inside each job with every SLURM_* variable removed (SLURM_CONF too),
+    # so srun reads the default path: ours goes there, unless another cluster's configuration is there
+    if [ -f "$SYSTEM_CONF" ] && ! grep -qx "$MARKER" "$SYSTEM_CONF"; then
+        die "$SYSTEM_CONF belongs to another SLURM installation: not starting a test cluster over it"
+    fi
+    mkdir -p "$(dirname "$SYSTEM_CONF")"
+    cp "$dir/slurm.conf" "$SYSTEM_CONF"
     export SLURM_CONF=$dir/slurm.conf
     slurmctld -f "$SLURM_CONF"
     slurmd -f "$SLURM_CONF"
@@ -97,6 +110,9 @@ stop() {
         kill "$pid" 2>/dev/null || continue
         wait_for 30 sh -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
     done
+    if [ -f "$SYSTEM_CONF" ] && grep -qx "$MARKER" "$SYSTEM_CONF"; then
+        rm -f "$SYSTEM_CONF"
+    fi
 }
 
 case "${1:-}" in

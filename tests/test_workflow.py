@@ -304,3 +304,27 @@ def test_cost_estimate_prints_cpu_hours(smoke_run):
     assert table[0].split("\t") == ["study", "cells", "new_cells", "neuron_steps", "cpu_hours"]
     total = table[-1].split("\t")
     assert total[0] == "total" and float(total[4]) > 0
+
+
+def test_slurm_profile_gives_every_training_job_its_resources_whatever_the_config(tmp_path):
+    """profiles/slurm (dry run; only its conda setting dropped: no conda here): every training job is a job of
+    rule `train` with the profile's GPU, CPUs, partition and a runtime and memory that grow with its cells,
+    also when --config is given (it used to replace the profile's config block and drop the GPU). Which rules
+    run locally is checked on a real cluster (tests/test_slurm.py)."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    profile.pop("software-deployment-method")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(profile))
+    result = snakemake("-n", "--profile", str(tmp_path), "--configfile", "config/smoke.yaml", "--config", "job_size=8")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    jobs = re.findall(r"^rule train:\n(.*?)\n\n", output, re.M | re.S)
+    assert len(jobs) == planned_jobs(output)["train"] >= 8  # job_size 8 took effect
+    sizes = set()
+    for job in jobs:
+        cells = int(re.search(r"wildcards: job=\S+, cells=(\d+)", job).group(1))
+        resources = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"resources: (.*)", job).group(1)))
+        assert resources["gpu"] == "1" and resources["cpus_per_task"] == "4", resources
+        assert int(resources["runtime"]) == 60 + 20 * cells and int(resources["mem_mb"]) == 4000 + 1000 * cells
+        assert resources["slurm_partition"] == "CHANGE_ME_gpu_partition"
+        sizes.add(cells)
+    assert len(sizes) > 1 and max(sizes) <= 8
