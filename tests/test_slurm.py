@@ -95,24 +95,34 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def slurm_run(cluster, tmp_path_factory):
-    """The one-epoch, one-seed smoke config through the SLURM profile; (workflow folder, Snakemake's output)."""
+def runs(cluster, tmp_path_factory):
+    """The one-epoch, one-seed smoke config through the SLURM profile and, at the same time, locally (the
+    README's command): (SLURM run's folder, Snakemake's output there, local run's folder)."""
     work = workflow_copy(tmp_path_factory.mktemp("slurm_run"))
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     (work / "profiles" / "slurm-test").mkdir()
     (work / "profiles" / "slurm-test" / "config.yaml").write_text(yaml.safe_dump(test_profile(profile)))
-    output = run([sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm-test",
-                  "--configfile", "config/slurm_test.yaml"], cwd=work, env=cluster)
-    return work, output
+    local = workflow_copy(tmp_path_factory.mktemp("local_run"))
+    local_run = subprocess.Popen([sys.executable, "-m", "snakemake", *TARGETS, "--cores", "2", "--configfile",
+                                  "config/slurm_test.yaml"], cwd=local, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+    try:
+        output = run([sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm-test",
+                      "--configfile", "config/slurm_test.yaml"], cwd=work, env=cluster)
+    finally:
+        local_output = local_run.communicate(timeout=900)[0]
+    assert local_run.returncode == 0, local_output[-4000:]
+    return work, output, local
 
 
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
-    """The same config and targets run locally (the README's command)."""
-    work = workflow_copy(tmp_path_factory.mktemp("local_run"))
-    run([sys.executable, "-m", "snakemake", *TARGETS, "--cores", "2", "--configfile", "config/slurm_test.yaml"],
-        cwd=work)
-    return work
+def slurm_run(runs):
+    return runs[:2]
+
+
+@pytest.fixture(scope="module")
+def local_run(runs):
+    return runs[2]
 
 
 def manifests(work: Path) -> dict[str, dict]:

@@ -42,7 +42,7 @@ rule cell:
     log:
         "logs/cells/{cell}.log",
     wildcard_constraints:
-        cell="[^/]+",
+        cell="|".join(re.escape(cell) for cell in PLAN.cells) or "none",
     conda:
         "../envs/study.yaml"
     shell:
