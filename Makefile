@@ -36,8 +36,16 @@ repro: setup
 
 # DVC: fetch the artifacts of dvc.lock from the remote, then mark them up to date for Snakemake
 # (DVC does not restore modification times; --touch sets them in DAG order, recomputing nothing).
+# `make pull REMOTE=https://...` reads a published remote (HTTP, read-only; or s3://, ssh://, a path)
+# instead of the default one: it is recorded as remote `published` in .dvc/config.local (not committed).
+REMOTE ?=
 pull: | $(STAMP)
+ifneq ($(REMOTE),)
+	$(BIN)/dvc remote add --local --force published $(REMOTE)
+	$(BIN)/dvc pull --remote published
+else
 	$(BIN)/dvc pull
+endif
 	$(LOCKED) $(BIN)/snakemake --touch --cores 1 --configfile $(ACTIVE_CONFIG)
 
 # Keeps results/metrics.json: it is committed with dvc.lock (the reference run's headline numbers).

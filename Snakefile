@@ -37,18 +37,23 @@ export_config_files(workflow.configfiles)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/train_jobs.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 
 
-# Everything but training runs on the submitting machine under a cluster executor.
+# Everything but training runs on the submitting machine under a cluster executor (downloads too:
+# compute nodes often have no internet).
 localrules:
     all,
     all_figures,
     raw_data,
     processed_data,
+    fetch_raw,
+    preprocess_dataset,
+    cell,
     grid,
     randman_examples,
     network_traces,

@@ -3,16 +3,20 @@
 One `dvc repro` of the smoke config (config/active.yaml switched to config/smoke.yaml) feeds
 every test: status clean, the stage graph, the lock's lineage, the provenance records of the
 artifacts, the headline metrics, `dvc plots show`, a changed grid parameter, push -> fresh clone ->
-`make pull` -> Snakemake has nothing to do, and (last: it changes the workspace) `dvc exp run -S`.
+`make pull` -> Snakemake has nothing to do, the same from a remote published read-only over HTTP
+(`make pull REMOTE=http://...`), and (last: it changes the workspace) `dvc exp run -S`.
 """
 
+import functools
 import hashlib
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -193,6 +197,35 @@ def test_push_fresh_clone_pull_leaves_nothing_to_do(repo):
         assert md5(clone / name) == md5(repo / name), name
     dry_run = run(sys.executable, "-m", "snakemake", "-n", "--configfile", "config/smoke.yaml", cwd=clone)
     assert "Nothing to be done" in dry_run, dry_run[-3000:]
+
+
+def test_a_remote_published_over_http_serves_make_pull_in_a_fresh_clone(repo, tmp_path):
+    if run("git", "status", "--porcelain", "dvc.lock", "results/metrics.json", cwd=repo).strip():
+        run("git", "add", "dvc.lock", "results/metrics.json", cwd=repo)
+        run(*GIT, "commit", "-qm", "results of dvc repro", cwd=repo)
+    # the lab publishes: push to a directory that a plain static web server serves
+    site = tmp_path / "site"
+    dvc("remote", "add", "--local", "--force", "site", str(site), cwd=repo)
+    dvc("push", "--remote", "site", cwd=repo)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # a reader: a fresh clone with no access to the lab's storage, only to the URL
+        clone = tmp_path / "reader"
+        run("git", "clone", "-q", str(repo), str(clone), cwd=tmp_path)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        run("make", "pull", f"REMOTE={url}", f"VENV={sys.prefix}", "STAMP=", cwd=clone)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert url in (clone / ".dvc" / "config.local").read_text()
+    for name in ("figures/fig3.pdf", "figures/fig5.png", "figures/report.html", "figures/claims.md",
+                 "results/studies/shape.csv", "results/panels/fig3c.csv"):
+        assert md5(clone / name) == md5(repo / name), name
+    dry_run = run(sys.executable, "-m", "snakemake", "-n", "--configfile", "config/smoke.yaml", cwd=clone)
+    assert "Nothing to be done" in dry_run, dry_run[-3000:]
+    assert not (clone / "results" / "cells").exists()  # nothing was retrained
 
 
 def test_exp_run_sets_a_key_of_the_active_config_file(repo):

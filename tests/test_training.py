@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from conftest import variant
 
 from surrogate_study import cli
 from surrogate_study.shapes import _REGISTERED
@@ -116,3 +117,12 @@ def test_cli_without_config_uses_the_default_network(tmp_path, monkeypatch):
     assert cli.main(["train", "--out", str(tmp_path)]) == 0
     assert seen["config"]["surrogate"] == {"shape": "superspike", "beta": 10.0, "scale": "normalized"}
     assert seen["config"]["training"]["epochs"] == 50
+
+
+def test_metrics_record_the_slurm_job_that_trained_the_run(tiny_config, tmp_path, monkeypatch):
+    config = variant(tiny_config, **{"training.epochs": 1})
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    assert train(config, tmp_path / "local", progress=False)["slurm_job_id"] is None
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")  # what sbatch sets in a job's environment
+    train(config, tmp_path / "slurm", progress=False)
+    assert json.loads((tmp_path / "slurm" / "metrics.json").read_text())["slurm_job_id"] == "4242"

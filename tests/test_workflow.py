@@ -46,8 +46,12 @@ def test_paper_config_dry_runs_and_covers_every_figure():
     for rule in [*FIGURES, "table1", "claims", "report", "aggregate_study", "network_traces", "randman_examples"]:
         assert jobs.get(rule, 0) >= 1, rule
     assert jobs["aggregate_study"] == 8
-    train_jobs = sum(n for rule, n in jobs.items() if rule.startswith("train_"))
-    assert train_jobs >= 50  # 1381 cells in jobs of 16
+    from surrogate_study.study import plan_studies
+
+    plan = plan_studies(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))
+    # every training job is a job of the one rule `train`; every cell's files are declared by a `cell` job
+    assert jobs["train"] == len(plan.jobs) >= 50
+    assert jobs["cell"] == len(plan.cells)
 
 
 @pytest.mark.parametrize(
@@ -139,11 +143,13 @@ def smoke_run(tmp_path_factory):
             os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     interrupted = sorted(p.parent.name for p in checkpoints())
-    # finished = written and recorded as complete by Snakemake (no incomplete marker, named by the output path
-    # in urlsafe base64): a job killed while writing its outputs is incomplete and rightly rerun as a whole
-    incomplete = {p.name for p in (work / ".snakemake" / "incomplete").rglob("*") if p.is_file()}
+    # finished = recorded as complete by Snakemake: the `cell` job that declares a cell's files (after its
+    # training job wrote them and then the job's manifest) left its metadata, named by the output path in
+    # urlsafe base64; a training job killed while writing its cells has no manifest and is rightly rerun whole
+    metadata = work / ".snakemake" / "metadata"
+    recorded = {"".join(p.relative_to(metadata).parts) for p in metadata.rglob("*") if p.is_file()}
     finished = {p.parent.name: p.stat().st_mtime_ns for p in (work / "results" / "cells").glob("*/metrics.json")
-                if base64.urlsafe_b64encode(str(p.relative_to(work)).encode()).decode() not in incomplete}
+                if base64.urlsafe_b64encode(str(p.relative_to(work)).encode()).decode() in recorded}
     assert interrupted and any((work / ".snakemake" / "locks").iterdir())  # a stale Snakemake lock is left
     rerun = subprocess.run([*LOCKED, *SMOKE], cwd=work, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
@@ -298,3 +304,27 @@ def test_cost_estimate_prints_cpu_hours(smoke_run):
     assert table[0].split("\t") == ["study", "cells", "new_cells", "neuron_steps", "cpu_hours"]
     total = table[-1].split("\t")
     assert total[0] == "total" and float(total[4]) > 0
+
+
+def test_slurm_profile_gives_every_training_job_its_resources_whatever_the_config(tmp_path):
+    """profiles/slurm (dry run; only its conda setting dropped: no conda here): every training job is a job of
+    rule `train` with the profile's GPU, CPUs, partition and a runtime and memory that grow with its cells,
+    also when --config is given (it used to replace the profile's config block and drop the GPU). Which rules
+    run locally is checked on a real cluster (tests/test_slurm.py)."""
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    profile.pop("software-deployment-method")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(profile))
+    result = snakemake("-n", "--profile", str(tmp_path), "--configfile", "config/smoke.yaml", "--config", "job_size=8")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    jobs = re.findall(r"^rule train:\n(.*?)\n\n", output, re.M | re.S)
+    assert len(jobs) == planned_jobs(output)["train"] >= 8  # job_size 8 took effect
+    sizes = set()
+    for job in jobs:
+        cells = int(re.search(r"wildcards: job=\S+, cells=(\d+)", job).group(1))
+        resources = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"resources: (.*)", job).group(1)))
+        assert resources["gpu"] == "1" and resources["cpus_per_task"] == "4", resources
+        assert int(resources["runtime"]) == 60 + 20 * cells and int(resources["mem_mb"]) == 4000 + 1000 * cells
+        assert resources["slurm_partition"] == "CHANGE_ME_gpu_partition"
+        sizes.add(cells)
+    assert len(sizes) > 1 and max(sizes) <= 8

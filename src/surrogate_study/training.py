@@ -28,6 +28,7 @@ Robustness:
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -493,6 +494,7 @@ def _metrics(config: Mapping[str, Any], device: torch.device, state: CellState, 
         "numba_threads": threads.get("numba"),
         "cells_trained_together": cells,
         "wall_time_s": round(wall_time_s, 3),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),  # the SLURM job that trained it; null outside SLURM
         "versions": {
             "surrogate_study": __version__,
             "torch": torch.__version__,

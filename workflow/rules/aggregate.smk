@@ -26,7 +26,7 @@ rule aggregate_study:
 rule collect_benchmarks:
     """Snakemake benchmark files of all training jobs in one table."""
     input:
-        expand("results/benchmarks/train/{job}.tsv", job=list(PLAN.jobs)),
+        [train_benchmark(job) for job in PLAN.jobs],
     output:
         "results/benchmarks.csv",
     log:

@@ -1,44 +1,52 @@
-# One rule per job: the cells of one architecture, trained as one batched computation.
-# Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last.
-# A job whose work cannot be estimated from the config (a real dataset: its size is known only once loaded)
-# counts as the longest: in the default run the MNIST-5k job, started last, set the wall time.
-_WORK = {
-    job: sum(
-        neuron_steps(PLAN.cells[c])
-        * (2.5 if PLAN.cells[c]["model"]["recurrent"] else 1.0)
-        for c in cells
-    )
-    or float("inf")
-    for job, cells in PLAN.jobs.items()
-}
-_PRIORITY = {
-    job: rank for rank, job in enumerate(sorted(_WORK, key=lambda j: (_WORK[j], j)))
-}
-for _job, _cells in PLAN.jobs.items():
+# Training jobs and the cells they write (helpers and the design: workflow/rules/train_jobs.smk).
 
-    rule:
-        name:
-            f"train_{_job.replace('-', '_')}"
-        input:
-            job_data(_cells),
-        output:
-            metrics=[f"{cell_dir(c)}/metrics.json" for c in _cells],
-            history=[f"{cell_dir(c)}/history.csv" for c in _cells],
-            model=[f"{cell_dir(c)}/model.pt" for c in _cells],
-        log:
-            f"logs/train/{_job}.log",
-        benchmark:
-            f"results/benchmarks/train/{_job}.tsv"
-        priority: _PRIORITY[_job]
-        conda:
-            "../envs/study.yaml"
-        threads: config.get("train_threads", 2)
-        resources:
-            cells=len(_cells),
-            gpu=config.get("train_gpus", 0),
-            runtime=config.get("train_runtime_min", 120),
-            mem_mb=config.get("train_mem_mb", 8000),
-        params:
-            configs=[PLAN.cells[c] for c in _cells],
-        script:
-            "../scripts/train_cells.py"
+
+rule train:
+    """Train the cells of one job together (wildcards: job id, number of cells), write their folders."""
+    input:
+        lambda wildcards: job_data(train_job_cells(wildcards)),
+    output:
+        "results/jobs/{job}_{cells}cells.json",
+    log:
+        "logs/train/{job}_{cells}cells.log",
+    benchmark:
+        "results/benchmarks/train/{job}_{cells}cells.tsv"
+    wildcard_constraints:
+        job="|".join(re.escape(job) for job in PLAN.jobs) or "none",
+        cells=r"\d+",
+    priority: lambda wildcards: _PRIORITY[wildcards.job]
+    conda:
+        train_conda_env()
+    threads: config.get("train_threads", 2)
+    # Defaults for local runs; a cluster profile replaces them (profiles/slurm: `set-resources: train:`).
+    resources:
+        cells=lambda wildcards: int(wildcards.cells),
+        gpu=0,
+        runtime=lambda wildcards: 30 + 15 * int(wildcards.cells),
+        mem_mb=lambda wildcards: 2000 + 500 * int(wildcards.cells),
+    params:
+        cells=train_job_cells,
+        configs=lambda wildcards: [PLAN.cells[c] for c in train_job_cells(wildcards)],
+    script:
+        "../scripts/train_cells.py"
+
+
+rule cell:
+    """The outputs of one cell, written by its training job (checked to be there)."""
+    input:
+        cell_job_manifest,
+    output:
+        metrics=update("results/cells/{cell}/metrics.json"),
+        history=update("results/cells/{cell}/history.csv"),
+        model=update("results/cells/{cell}/model.pt"),
+    log:
+        "logs/cells/{cell}.log",
+    wildcard_constraints:
+        cell="|".join(re.escape(cell) for cell in PLAN.cells) or "none",
+    conda:
+        "../envs/study.yaml"
+    shell:
+        # written by the training job: touched to be newer than its manifest. A missing file (deleted by
+        # hand) removes the manifest, so that the next run retrains the job
+        "for f in {output:q}; do test -f $f || {{ rm -f {input:q}; echo error: $f is missing: removed "
+        "{input:q}, rerun to retrain its job >&2; exit 1; }}; done; touch {output:q}; echo ok > {log:q}"

@@ -12,7 +12,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 frames = []
 for path in snakemake.input:
-    job = Path(path).stem
+    job = Path(path).stem.rsplit("_", 1)[0]  # <job>_<n>cells.tsv
     frame = pd.read_csv(path, sep="\t")
     frame.insert(0, "job", job)
     frame.insert(1, "cells", snakemake.params.jobs[job])

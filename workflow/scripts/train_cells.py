@@ -1,6 +1,8 @@
-"""Snakemake adapter: train the cells of one job together and write their declared outputs."""
+"""Snakemake adapter: train the cells of one job together, write their folders, then the job's manifest."""
 
+import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -14,7 +16,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
 configs = [dict(c, threads=c["threads"] or snakemake.threads) for c in snakemake.params.configs]
-out_dirs = [Path(m).parent for m in snakemake.output.metrics]
+out_dirs = [Path("results/cells") / cell for cell in snakemake.params.cells]
 for config, out_dir in zip(configs, out_dirs):
     write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 try:
@@ -25,3 +27,10 @@ except CorruptFileError as error:  # e.g. a truncated data/processed/*.npz: one 
     sys.exit(1)
 for metrics, out_dir in zip(all_metrics, out_dirs):
     logging.info("%s: status %s, test accuracy %s", out_dir.name, metrics["status"], metrics["test_accuracy"])
+# the manifest marks the job done (the `cell` rule checks each cell's files against it): written last
+manifest = {
+    "cells": list(snakemake.params.cells),
+    "status": {out_dir.name: metrics["status"] for metrics, out_dir in zip(all_metrics, out_dirs)},
+    "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+}
+write_text_atomic(snakemake.output[0], json.dumps(manifest, indent=1) + "\n")

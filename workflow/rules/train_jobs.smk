@@ -1,0 +1,60 @@
+import re
+
+# Helpers of workflow/rules/train.smk (no rules here).
+# Training: one rule `train` with the job as wildcard, one job per entry of PLAN.jobs (the cells of one
+# architecture, trained as one batched computation), so that a cluster profile addresses every training
+# job by one name (`set-resources: train: ...`). A wildcard rule cannot declare a job's variable list of
+# cell files as outputs, so `train` declares the job's manifest results/jobs/<job>_<n>cells.json (written
+# last, after every cell's outputs) and the local rule `cell` declares each cell's metrics.json,
+# history.csv and model.pt (the files the training job wrote, checked to be there).
+# Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last.
+# A job whose work cannot be estimated from the config (a real dataset: its size is known only once loaded)
+# counts as the longest: in the default run the MNIST-5k job, started last, set the wall time.
+_WORK = {
+    job: sum(
+        neuron_steps(PLAN.cells[c])
+        * (2.5 if PLAN.cells[c]["model"]["recurrent"] else 1.0)
+        for c in cells
+    )
+    or float("inf")
+    for job, cells in PLAN.jobs.items()
+}
+_PRIORITY = {
+    job: rank for rank, job in enumerate(sorted(_WORK, key=lambda j: (_WORK[j], j)))
+}
+_JOB_OF_CELL = {cell: job for job, cells in PLAN.jobs.items() for cell in cells}
+
+
+def job_manifest(job):
+    """The file that marks a training job done: results/jobs/<job>_<number of cells>cells.json."""
+    return f"results/jobs/{job}_{len(PLAN.jobs[job])}cells.json"
+
+
+def train_benchmark(job):
+    """The Snakemake benchmark file of a training job."""
+    return f"results/benchmarks/train/{job}_{len(PLAN.jobs[job])}cells.tsv"
+
+
+def train_job_cells(wildcards):
+    """The cells of the job named by the wildcards (the cell count in the path must match the plan)."""
+    cells = PLAN.jobs.get(wildcards.job)
+    if cells is None or len(cells) != int(wildcards.cells):
+        raise ValueError(
+            f"no training job {wildcards.job} with {wildcards.cells} cells in this config "
+            f"(jobs: {', '.join(job_manifest(j) for j in PLAN.jobs)})"
+        )
+    return cells
+
+
+def cell_job_manifest(wildcards):
+    return job_manifest(_JOB_OF_CELL[wildcards.cell])
+
+
+def train_conda_env():
+    """The conda environment of training jobs: CUDA torch when the profile asks for GPUs
+    (`set-resources: train: gpu: 1`, as profiles/slurm does), else the CPU build."""
+    train = workflow.resource_settings._parsed_overwrite_resources.get("train")
+    gpu = train.get("gpu").raw if train is not None else None
+    if str(gpu) in ("0", "", "None"):
+        return "../envs/study.yaml"
+    return "../envs/study-cuda.yaml"
