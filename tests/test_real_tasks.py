@@ -83,3 +83,16 @@ def test_unknown_switch_value_is_one_line_naming_it():
     with pytest.raises(ConfigError, match=r"^config error at real_datasets: 'mnist6k' is not allowed "
                                           r"\(allowed: mnist, fashion_mnist, shd\)$"):
         add_real_datasets({**load("config.yaml"), "real_datasets": ["mnist", "mnist6k"]})
+
+
+def test_mnist5k_cells_join_the_default_sparsity_study_without_changing_its_randman_cells():
+    default = load("config.yaml")
+    before = plan_studies(default)
+    axes = default["studies"]["sparsity"]["axes"]
+    default["studies"]["sparsity"]["axes"] = {
+        "task": {"randman": {}, "mnist5k": {"dataset": {"name": "mnist5k"}, "training": {"batch_size": 128}}}, **axes}
+    after = plan_studies(default)
+    rows = after.studies["sparsity"]
+    assert {r["task"] for r in rows} == {"randman", "mnist5k"}
+    assert [r["cell"] for r in rows if r["task"] == "randman"] == before.study_cells("sparsity")
+    assert len(rows) == 2 * len(before.studies["sparsity"])
