@@ -120,7 +120,7 @@ def real_run(tmp_path_factory):
         config.write_text(yaml.safe_dump(tiny_config(f"http://127.0.0.1:{httpd.server_address[1]}/", served)))
         result = subprocess.run([sys.executable, "-m", "snakemake", "figures/fig4.png", "figures/fig6.png",
                                  "figures/table1.md", "figures/claims.md", "--cores", "2", "--configfile", str(config)],
-                                cwd=work, capture_output=True, text=True, timeout=900)
+                                cwd=work, capture_output=True, text=True, timeout=1800)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     finally:
         httpd.shutdown()
