@@ -1,6 +1,9 @@
-"""Shared fixtures: small, fast run configs; ``variant`` for dotted-key copies of a config."""
+"""Shared fixtures: small, fast run configs; ``variant`` for dotted-key copies of a config; a loopback HTTP server."""
 
 import copy
+import functools
+import http.server
+import threading
 
 import pytest
 
@@ -45,3 +48,21 @@ def variant(config, **changes):
             target = target[parent]
         target[key] = value
     return new
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving tmp_path/served; yields (folder, base URL)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(served)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()

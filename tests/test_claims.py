@@ -277,3 +277,42 @@ def test_fig2c_trace_shows_the_first_correctly_classified_test_input():
     assert set(table["sample"]) == {first}
     assert set(table["label"]) == {int(test.labels[first])} and set(table["predicted"]) == {int(predicted[first])}
     assert table["correct"].all()
+
+
+# --- claims 1 and 3 per dataset ---------------------------------------------------------------------------
+
+
+def test_claims_1_and_3_give_one_row_per_dataset_run():
+    tasks = pd.concat([shape_tables()["shape"].assign(dataset="randman"),  # Randman: read from the shape study
+                       shape_tables(esser=0.5)["shape"].assign(dataset="shd"),  # Esser fails on SHD
+                       shape_tables()["shape"].assign(dataset="mnist")], ignore_index=True)
+    sparsity = pd.concat([sparsity_table(), sparsity_table(sparsest=0.86).assign(dataset="mnist")],
+                         ignore_index=True)
+    results = check_claims({**all_tables(sparsity=sparsity), "tasks": tasks}, T)
+    rows = {r.claim: r for r in results}
+    assert [r.claim for r in results if r.claim.startswith(("1", "3"))] == [
+        "1 shape robustness [randman]", "1 shape robustness [mnist]", "1 shape robustness [shd]",
+        "3 sparse activity [randman]", "3 sparse activity [mnist]"]
+    assert rows["1 shape robustness [randman]"].verdict == "pass"
+    assert "margin (esser − constant)" in rows["1 shape robustness [randman]"].value
+    # no control cells on MNIST / SHD: decided on the spread alone, and the row says so
+    assert rows["1 shape robustness [mnist]"].verdict == "pass"
+    assert "margin not checked" in rows["1 shape robustness [mnist]"].value
+    assert rows["1 shape robustness [shd]"].verdict == "fail"
+    assert rows["1 shape robustness [shd]"].numbers["shape_spread"] == pytest.approx(0.95 - 0.5)
+    assert rows["3 sparse activity [randman]"].verdict == "pass"
+    assert rows["3 sparse activity [mnist]"].verdict == "fail"  # MNIST holds its accuracy at the sparsest level
+    metrics = headline_metrics(results)
+    assert metrics["critical_activity"] == rows["3 sparse activity [randman]"].numbers["critical_activity"]
+    assert set(metrics["critical_activity_by_dataset"]) == {"randman", "mnist"}
+    assert metrics["shape_spread_by_dataset"]["shd"] == pytest.approx(0.45)
+
+
+def test_a_dataset_with_control_cells_in_the_tasks_study_is_checked_for_the_margin():
+    mnist = pd.concat([shape_tables()["shape"], shape_tables(constant=0.94)["shape_control"]],
+                      ignore_index=True).assign(dataset="mnist")
+    result = {r.claim: r for r in check_claims({**all_tables(), "tasks": mnist}, T)}["1 shape robustness [mnist]"]
+    assert result.verdict == "fail" and "margin (esser − constant)" in result.value
+    partial = mnist[mnist["shape"] != "esser"]
+    result = {r.claim: r for r in check_claims({**all_tables(), "tasks": partial}, T)}["1 shape robustness [mnist]"]
+    assert result.verdict == "not-run" and "esser" in result.value

@@ -1,10 +1,7 @@
 """Real datasets: checksummed fetch from a local HTTP server, preprocessing, offline behaviour."""
 
-import functools
 import hashlib
-import http.server
 import socket
-import threading
 import zipfile
 
 import numpy as np
@@ -21,24 +18,6 @@ from surrogate_study.shd import bin_spikes, write_shd
 
 LATENCY = {"steps": 50, "tau_eff": 20.0, "threshold": 0.2}
 FAST = {"retries": 1, "backoff_s": 0.0, "timeout_s": 5.0}
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    """An HTTP server on 127.0.0.1 serving tmp_path/served; yields (folder, base URL)."""
-    served = tmp_path / "served"
-    served.mkdir()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def closed_port_url() -> str:

@@ -52,6 +52,7 @@ def test_paper_config_dry_runs_and_covers_every_figure():
     # every training job is a job of the one rule `train`; every cell's files are declared by a `cell` job
     assert jobs["train"] == len(plan.jobs) >= 50
     assert jobs["cell"] == len(plan.cells)
+    assert jobs["preprocess_dataset"] == 3 and jobs["fetch_raw"] == 10  # MNIST, Fashion-MNIST (4 files), SHD (2)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +69,7 @@ def test_paper_config_dry_runs_and_covers_every_figure():
         (lambda c: c["studies"].pop("sparsity"), ["missing sparsity"]),
         (lambda c: c["datasets"].pop("mnist5k"), ["config error at datasets", "mnist5k", "not declared"]),
         (lambda c: c["datasets"].update({"mnist6k": {}}), ["'mnist6k' is not a registered dataset", "mnist5k"]),
+        (lambda c: c.update({"real_datasets": ["mnist6k"]}), ["real_datasets", "'mnist6k' is not one of"]),
     ],
 )
 def test_bad_config_is_rejected_naming_the_key(tmp_path, mutate, expected):
@@ -240,8 +242,16 @@ def test_smoke_run_renders_every_figure_table_and_report(smoke_run):
     claims = (smoke_run / "figures" / "claims.md").read_text()
     verdicts = [line.rsplit("|", 2)[-2].strip() for line in claims.splitlines() if line.startswith("| ") and
                 "---" not in line][1:]
-    assert len(verdicts) == 5 and set(verdicts) <= {"pass", "fail", "inconclusive", "not-run"}
-    assert "not-run" not in verdicts  # the smoke config has every study the claims read, with 3 seeds
+    claim_names = [line.split("|")[1].strip() for line in claims.splitlines() if line.startswith("| ") and
+                   "---" not in line][1:]
+    rows = dict(zip(claim_names, verdicts))
+    assert list(rows) == ["1 shape robustness [randman]", "1 shape robustness [mnist5k]",
+                          "2a scale sensitivity (reset, top cells)", "2a scale sensitivity (reset, β-resolved)",
+                          "2b scale sensitivity (recurrence)", "3 sparse activity [randman]"]
+    assert set(verdicts) <= {"pass", "fail", "inconclusive", "not-run"}
+    # the smoke config has every study the claims read, with 3 seeds; its MNIST-5k cells run SuperSpike only
+    assert rows.pop("1 shape robustness [mnist5k]") == "not-run"
+    assert "not-run" not in rows.values()
     for study in ("shape", "scale", "sparsity"):
         table = (smoke_run / "results" / "studies" / f"{study}.csv").read_text().splitlines()
         assert len(table) > 2

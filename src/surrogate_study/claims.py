@@ -15,11 +15,14 @@ Diverged cells never win a selection; a seed whose cells all diverged counts as 
 
 Claims (thresholds from the workflow config's ``claims`` section):
 
-1. shape robustness — per shape and seed, the best cell's test accuracy (:func:`shape_selection`,
-   the values of Fig. 3c): the spread between the best and the worst SG shape
-   ({superspike, sigmoid, esser}, which must all have run, and any other shape of the ``shape`` study,
-   e.g. a plugin's) must be within ``shape_spread_max``, and the worst SG shape
-   must exceed the better control (constant, true gradient) by ``control_margin_min``.
+1. shape robustness, one row per dataset run — per shape and seed, the best cell's test accuracy
+   (:func:`shape_selection`, the values of Fig. 3c): the spread between the best and the worst SG shape
+   ({superspike, sigmoid, esser}, which must all have run, and any other shape of the study, e.g. a
+   plugin's) must be within ``shape_spread_max``, and the worst SG shape must exceed the better control
+   (constant, true gradient) by ``control_margin_min``. The datasets of the ``shape`` study (Randman) are
+   read there, with the control studies; every other dataset of the ``tasks`` study (Fig. 4) from its cells
+   there, best over η and architectures; such a dataset without control cells is decided on the spread
+   alone (the row says so).
 2a. scale sensitivity, reset — two rows on the ``scale`` study:
    (top cells) per variant and seed, the mean test accuracy of the ``top_cells`` best cells
    over the whole β × η grid (Fig. 5c); sCtl − aDR must exceed ``sensitivity_gap_min`` and
@@ -29,8 +32,8 @@ Claims (thresholds from the workflow config's ``claims`` section):
    panel); the same two comparisons.
 2b. scale sensitivity, recurrence — top cells as in 2a (Fig. 5e), aCtl − aProp and
    |sCtl − aCtl| in the ``scale_recurrent`` study, one hidden layer.
-3. sparse activity — lower bound on, Randman (else the study's first dataset); per ν_up and seed the best cell's test accuracy and
-   activity. The critical activity is the lowest seed-mean activity whose seed-mean accuracy is
+3. sparse activity, one row per dataset of the ``sparsity`` study (Randman first) — lower bound on; per ν_up
+   and seed the best cell's test accuracy and activity. The critical activity is the lowest seed-mean activity whose seed-mean accuracy is
    ≥ ``plateau_fraction`` × best; the claim is that the sparsest level below it has collapsed:
    best − sparsest ≥ (1 − ``collapse_fraction``) × best, decided as a difference over seeds.
 """
@@ -103,33 +106,72 @@ def shape_selection(shape_table: pd.DataFrame, controls: pd.DataFrame) -> pd.Dat
                               kind="stable").reset_index(drop=True)
 
 
-def shape_robustness(shape_table: pd.DataFrame, controls: pd.DataFrame, t: Mapping[str, Any]) -> ClaimResult:
+def _label(claim: str, dataset: Optional[str]) -> str:
+    return claim if dataset is None else f"{claim} [{dataset}]"
+
+
+def shape_robustness(shape_table: pd.DataFrame, controls: pd.DataFrame, t: Mapping[str, Any],
+                     dataset: Optional[str] = None, controls_required: bool = True,
+                     source: str = "shape study") -> ClaimResult:
+    """Claim 1 on one dataset's cells. ``controls_required`` False: the margin is taken against the control
+    shapes present, and without any control cell the claim is decided on the spread alone."""
     k = float(t.get("uncertainty_k", DEFAULT_UNCERTAINTY_K))
     stats = _stats(shape_selection(shape_table, controls), "shape")
+    label = _label("1 shape robustness", dataset)
     sg_names = [s for s in display_order([*SG_SHAPES, *stats]) if s not in CONTROL_SHAPES]
     metric = f"spread of best test accuracy over {'/'.join(sg_names)}; SG − control margin"
-    how = f"best cell per shape and seed selected on validation; mean ± SD over seeds; decided at {k:g}·SE"
+    how = (f"{source}: best cell per shape and seed selected on validation; mean ± SD over seeds; "
+           f"decided at {k:g}·SE")
     threshold = f"spread ≤ {t['shape_spread_max']:g}; margin ≥ {t['control_margin_min']:g}"
-    missing = [s for s in SG_SHAPES + CONTROL_SHAPES if s not in stats]
+    no_controls = not controls_required and not any(s in stats for s in CONTROL_SHAPES)
+    needed = SG_SHAPES + (CONTROL_SHAPES if controls_required else ())
+    missing = [s for s in needed if s not in stats]
     if missing:
-        return ClaimResult("1 shape robustness", metric, how, threshold, f"missing: {', '.join(missing)}", "–",
-                           "not-run")
+        return ClaimResult(label, metric, how, threshold, f"missing: {', '.join(missing)}", "–", "not-run")
     sg = {s: stats[s] for s in sg_names}
     top, bottom = max(sg, key=lambda s: sg[s].mean), min(sg, key=lambda s: sg[s].mean)
-    control = max(CONTROL_SHAPES, key=lambda s: stats[s].mean)
     spread_verdict = decide_at_most(sg[top], sg[bottom], t["shape_spread_max"], k)
-    margin_verdict = decide_at_least(sg[bottom], stats[control], t["control_margin_min"], k)
     spread = sg[top].mean - sg[bottom].mean
-    margin = sg[bottom].mean - stats[control].mean
-    value = (_diff_text(f"spread ({top} − {bottom})", sg[top], sg[bottom], k) + f" → {spread_verdict}; "
-             + _diff_text(f"margin ({bottom} − {control})", sg[bottom], stats[control], k) + f" → {margin_verdict}"
-             + _insufficient(stats))
+    value = _diff_text(f"spread ({top} − {bottom})", sg[top], sg[bottom], k) + f" → {spread_verdict}; "
+    verdicts = [spread_verdict]
     numbers = {"best_test_accuracy": {s: _num(st.mean) for s, st in stats.items()},
                "best_test_accuracy_sd": {s: _num(st.sd) for s, st in stats.items()},
                "seeds": {s: st.n for s, st in stats.items()},
-               "shape_spread": float(spread), "control_margin": float(margin)}
-    return ClaimResult("1 shape robustness", metric, how, threshold, value, _spread_text(stats),
-                       combine([spread_verdict, margin_verdict]), numbers)
+               "shape_spread": float(spread), "control_margin": None}
+    if no_controls:
+        value += "margin not checked: no control cells (constant, true gradient) on this dataset"
+    else:
+        control = max((s for s in CONTROL_SHAPES if s in stats), key=lambda s: stats[s].mean)
+        margin_verdict = decide_at_least(sg[bottom], stats[control], t["control_margin_min"], k)
+        verdicts.append(margin_verdict)
+        numbers["control_margin"] = float(sg[bottom].mean - stats[control].mean)
+        value += _diff_text(f"margin ({bottom} − {control})", sg[bottom], stats[control], k) + f" → {margin_verdict}"
+    value += _insufficient(stats)
+    return ClaimResult(label, metric, how, threshold, value, _spread_text(stats), combine(verdicts), numbers)
+
+
+def _datasets(*tables: pd.DataFrame) -> list[str]:
+    """Dataset names of the tables, Randman first, then sorted."""
+    names = {d for table in tables if not table.empty and "dataset" in table for d in table["dataset"].dropna()}
+    return sorted(names, key=lambda d: (d != "randman", d))
+
+
+def _on(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    return table if table.empty or "dataset" not in table else table[table["dataset"] == dataset]
+
+
+def shape_robustness_per_dataset(shape_table: pd.DataFrame, controls: pd.DataFrame, tasks: pd.DataFrame,
+                                 t: Mapping[str, Any]) -> list[ClaimResult]:
+    """Claim 1, one row per dataset: the ``shape`` study's datasets, then the other datasets of ``tasks``."""
+    own = _datasets(shape_table)
+    rows = [shape_robustness(_on(shape_table, d), _on(controls, d), t, d) for d in own]
+    for dataset in _datasets(tasks):
+        if dataset not in own:
+            cells = _on(tasks, dataset)
+            rows.append(shape_robustness(cells, pd.concat([_on(controls, dataset), cells], ignore_index=True), t,
+                                         dataset, controls_required=False,
+                                         source="tasks study (Fig. 4), best over η and architectures"))
+    return rows or [shape_robustness(shape_table, controls, t)]
 
 
 def top_cells_selection(table: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -215,8 +257,15 @@ def sparsity_selection(table: pd.DataFrame) -> pd.DataFrame:
     return best_per_seed(cells, ["dataset", "axis:lower_bound", "nu_up"])[columns]
 
 
-def sparse_activity(table: pd.DataFrame, t: Mapping[str, Any]) -> ClaimResult:
+def sparse_activity_per_dataset(table: pd.DataFrame, t: Mapping[str, Any]) -> list[ClaimResult]:
+    """Claim 3, one row per dataset of the sparsity study (Randman first)."""
+    return [sparse_activity(_on(table, d), t, d) for d in _datasets(table)] or [sparse_activity(table, t)]
+
+
+def sparse_activity(table: pd.DataFrame, t: Mapping[str, Any], dataset: Optional[str] = None) -> ClaimResult:
+    """Claim 3 on the cells of one dataset (``dataset`` None: Randman when the table has it, else its first)."""
     k = float(t.get("uncertainty_k", DEFAULT_UNCERTAINTY_K))
+    label = _label("3 sparse activity", dataset)
     plateau, collapse = t["plateau_fraction"], t["collapse_fraction"]
     metric = "critical mean spikes per neuron per input (lower bound on)"
     how = (f"per ν_up and seed the best cell; critical = lowest seed-mean activity with accuracy ≥ {plateau:g} × best; "
@@ -228,7 +277,7 @@ def sparse_activity(table: pd.DataFrame, t: Mapping[str, Any]) -> ClaimResult:
         datasets = sorted(selected["dataset"].unique())
         selected = selected[selected["dataset"] == ("randman" if "randman" in datasets else datasets[0])]
     if selected["nu_up"].nunique() < 3:
-        return ClaimResult("3 sparse activity", metric, how, threshold,
+        return ClaimResult(label, metric, how, threshold,
                            f"{selected['nu_up'].nunique()} ν_up levels (need ≥ 3)", "–", "not-run")
     levels = {nu: (Stat.of(g["test"]), float(g["mean_spikes"].mean())) for nu, g in selected.groupby("nu_up")}
     activity = pd.Series({nu: a for nu, (_, a) in levels.items()})
@@ -246,7 +295,7 @@ def sparse_activity(table: pd.DataFrame, t: Mapping[str, Any]) -> ClaimResult:
              + _insufficient({f"ν_up={nu:g}": s for nu, (s, _) in levels.items()}))
     spread = "; ".join(f"ν_up={nu:g}: {s.text()}" for nu, (s, _) in levels.items())
     numbers = {"critical_activity": float(critical), "best_accuracy": float(best.mean)}
-    return ClaimResult("3 sparse activity", metric, how, threshold, value, spread, verdict, numbers)
+    return ClaimResult(label, metric, how, threshold, value, spread, verdict, numbers)
 
 
 def _empty() -> pd.DataFrame:
@@ -268,11 +317,11 @@ def check_claims(tables: Mapping[str, pd.DataFrame], thresholds: Mapping[str, An
     """All claims from the aggregated study tables (missing tables give not-run rows)."""
     get = lambda name: tables.get(name, _empty())  # noqa: E731
     return [
-        shape_robustness(get("shape"), claim_controls(tables), thresholds),
+        *shape_robustness_per_dataset(get("shape"), claim_controls(tables), get("tasks"), thresholds),
         scale_sensitivity(get("scale"), "aDR", "2a scale sensitivity (reset, top cells)", thresholds),
         scale_sensitivity_beta(get("scale"), thresholds),
         scale_sensitivity(one_layer(get("scale_recurrent")), "aProp", "2b scale sensitivity (recurrence)", thresholds),
-        sparse_activity(get("sparsity"), thresholds),
+        *sparse_activity_per_dataset(get("sparsity"), thresholds),
     ]
 
 
@@ -298,7 +347,8 @@ def headline_metrics(results: list[ClaimResult]) -> dict[str, Any]:
     built-in shapes always, null when not run, and any other shape the study ran);
     best_test_accuracy_sd[shape], seeds[shape]: its SD (null for one seed) and number of seeds;
     scale_sensitivity_gap: sCtl − aDR (reset, top cells) and aCtl − aProp (recurrence), claims 2a/2b;
-    critical_activity: the lowest mean spikes per neuron per input whose accuracy holds (claim 3).
+    critical_activity: the lowest mean spikes per neuron per input whose accuracy holds (claim 3);
+    shape_spread_by_dataset, critical_activity_by_dataset: the same per dataset row of claims 1 and 3.
     """
     by_claim: dict[str, dict[str, Any]] = {}
     for r in results:  # the first row of a claim (2a: the top-cells row) gives its headline number
@@ -313,4 +363,15 @@ def headline_metrics(results: list[ClaimResult]) -> dict[str, Any]:
         "scale_sensitivity_gap": {"reset": by_claim.get("2a", {}).get("gap"),
                                   "recurrence": by_claim.get("2b", {}).get("gap")},
         "critical_activity": by_claim.get("3", {}).get("critical_activity"),
+        "shape_spread_by_dataset": _by_dataset(results, "1", "shape_spread"),
+        "critical_activity_by_dataset": _by_dataset(results, "3", "critical_activity"),
     }
+
+
+def _by_dataset(results: list[ClaimResult], claim: str, key: str) -> dict[str, Any]:
+    """``numbers[key]`` of every per-dataset row of ``claim`` ("1 shape robustness [mnist]"), null if not run."""
+    rows = {}
+    for r in results:
+        if r.claim.split()[0] == claim and r.claim.endswith("]"):
+            rows[r.claim.rsplit("[", 1)[1][:-1]] = r.numbers.get(key)
+    return rows

@@ -84,3 +84,25 @@ def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
     """Sizes of consecutive splits of n samples: ⌊n·f + 10⁻⁹⌋ for all but the last, which takes the rest."""
     sizes = [int(math.floor(n * f + 1e-9)) for f in fractions[:-1]]
     return [*sizes, n - sum(sizes)]
+
+
+def configured_remotes(name: str, sources: Mapping[str, Any] | None = None) -> tuple[RemoteFile, ...]:
+    """The raw files of dataset ``name``: the official ones, or a mirror given in the workflow config.
+
+    ``sources[name] = {base_urls: [url, ...], md5: {file name: md5}}`` replaces the URLs (each file is
+    looked up under every base URL, in order) and, per file named in ``md5``, the pinned MD5 (the tests
+    serve small files in the official formats, under the official names, from 127.0.0.1).
+    """
+    official = REAL_DATASETS[name].remotes
+    source = (sources or {}).get(name)
+    if not source:
+        return official
+    names = [r.name for r in official]
+    unknown = sorted(set(source.get("md5") or {}) - set(names))
+    if unknown:
+        raise ValueError(f"config error at raw_sources.{name}.md5: {', '.join(map(repr, unknown))} is not a raw "
+                         f"file of {name} (allowed: {', '.join(names)})")
+    bases = tuple(source.get("base_urls") or ())
+    md5s = source.get("md5") or {}
+    return tuple(RemoteFile(r.name, tuple(b + r.name for b in bases) or r.urls, md5s.get(r.name, r.md5))
+                 for r in official)

@@ -28,13 +28,15 @@ from .dataset_catalog import (  # noqa: F401 - the catalog's names, re-exported
     SHD_URLS,
     RealDataset,
     RemoteFile,
+    configured_remotes,
+    split_sizes,
 )
 from .fetch import fetch_all
 from .idx import read_idx
 from .latency import latency_events
 from .shd import read_shd
-from .dataset_catalog import split_sizes
 from .spike_data import DatasetSplits, SpikeDataset
+
 
 def _save_npz_atomic(path: Path, **arrays: Any) -> None:
     """``np.savez_compressed`` to ``path`` atomically, with the usual file mode (see ``atomic``)."""

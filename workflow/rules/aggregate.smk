@@ -44,11 +44,15 @@ rule collect_benchmarks:
 
 
 rule cost_estimate:
-    """Estimated CPU-hours of this config's grid from reference benchmark data (prints a table)."""
+    """Estimated CPU-hours of this config's grid, per study and per dataset (prints both tables): Randman from the
+    reference jobs' neuron-step rate, real datasets from the per-sample cost measured per architecture
+    (benchmarks/sample_cost.py)."""
     input:
-        config.get("reference_benchmarks", "benchmarks/reference_cpu.csv"),
+        benchmarks=config.get("reference_benchmarks", "benchmarks/reference_cpu.csv"),
+        sample_costs=config.get("sample_costs", "benchmarks/sample_cost.csv"),
     output:
-        "results/cost_estimate.tsv",
+        studies="results/cost_estimate.tsv",
+        datasets="results/cost_by_dataset.tsv",
     log:
         "logs/aggregate/cost_estimate.log",
     conda:

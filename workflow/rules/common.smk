@@ -4,7 +4,13 @@ import json
 
 from surrogate_study.config import ConfigError
 from surrogate_study.cost import neuron_steps
-from surrogate_study.dataset_catalog import PREPROCESSING, REAL_DATASETS, dataset_names
+from surrogate_study.dataset_catalog import (
+    PREPROCESSING,
+    REAL_DATASETS,
+    configured_remotes,
+    dataset_names,
+)
+from surrogate_study.real_tasks import add_real_datasets
 from surrogate_study.study import plan_studies
 
 # Studies that each figure reads (by name; a config must define them all).
@@ -23,6 +29,7 @@ CLAIM_STUDIES = [
     "scale",
     "scale_recurrent",
     "sparsity",
+    "tasks",
 ]
 
 _missing = sorted(
@@ -32,7 +39,8 @@ if _missing:
     raise ValueError(
         f"config error at studies: missing {', '.join(_missing)} (the figures read them)"
     )
-try:
+try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's studies (surrogate_study.real_tasks)
+    config.update(add_real_datasets(config))
     PLAN = plan_studies(config)
 except ConfigError as error:
     raise ValueError(str(error)) from None
@@ -151,10 +159,15 @@ def figure_data_files():
 
 def remote_file(dataset, name):
     """The official URL(s) and pinned MD5 of one raw file."""
-    for remote in REAL_DATASETS[dataset].remotes:
+    for remote in dataset_remotes(dataset):
         if remote.name == name:
             return remote
     raise ValueError(f"{dataset} has no raw file {name!r}")
+
+
+def dataset_remotes(dataset):
+    """The raw files of a dataset: official, or the mirror of the config's raw_sources."""
+    return configured_remotes(dataset, config.get("raw_sources"))
 
 
 def dataset_raw_files(dataset):

@@ -64,6 +64,11 @@ rule preprocess_dataset:
         "../envs/study.yaml"
     params:
         constants=lambda wildcards: preprocessing_constants(wildcards.dataset),
+        remotes=lambda wildcards: (
+            dataset_remotes(wildcards.dataset)
+            if wildcards.dataset in config.get("raw_sources", {})
+            else None
+        ),
     script:
         "../scripts/preprocess_dataset.py"
 

@@ -1,6 +1,6 @@
 """Fig. 6 — sparse activity: test accuracy vs mean hidden spikes per neuron per input.
 
-One line per (dataset, lower bound); points = seed means per ν_up, joined in ν_up order, with SD over seeds
+One panel per dataset (Randman first), one line per lower bound in it; points = seed means per ν_up, joined in ν_up order, with SD over seeds
 in both accuracy (y) and activity (x). Draws the panel table results/panels/fig6.csv (claim 3's selection).
 """
 
@@ -18,27 +18,33 @@ apply_style()
 points = pd.read_csv(snakemake.input.points)  # per dataset, lower bound, ν_up: mean/sd/n of accuracy and spikes
 fraction = snakemake.params.collapse_fraction
 
-fig, (ax, missing_ax) = plt.subplots(1, 2, figsize=(8, 3.4), gridspec_kw={"width_ratios": [3, 1]}, layout="constrained")
+datasets = sorted(points["dataset"].unique(), key=lambda d: (d != "randman", d)) if not points.empty else []
+fig, axes = plt.subplots(1, len(datasets) + 1, figsize=(3.6 * len(datasets) + 2.2, 3.4), squeeze=False,
+                         gridspec_kw={"width_ratios": [3] * len(datasets) + [1.2]}, layout="constrained")
+*panels, missing_ax = axes[0]
 styles = {"on": "-", "off": "--"}
-for (dataset, lower), group in points.groupby(["dataset", "axis:lower_bound"]):
-    group = group.sort_values("nu_up")
-    line = ax.errorbar(group["spikes_mean"], group["mean"], yerr=group["sd"],
-                       xerr=group["spikes_sd"], ls=styles.get(str(lower), "-"), marker="o", ms=3,
-                       capsize=2, label=f"{dataset_label(dataset)}, lower bound {lower}")
-    color = line.lines[0].get_color()
-    critical = critical_activity(group["spikes_mean"], group["mean"], fraction)
-    if critical is not None:
-        ax.axvline(critical, color=color, lw=0.6, ls=":")
-        ax.annotate(f"{critical:.2g}", (critical, 0.02), color=color, fontsize=7)
-ax.set_xscale("symlog", linthresh=0.01)  # silent networks (0 spikes) stay on the axis
-ax.set_xlim(left=0)
-ax.set_xlabel("mean hidden spikes per neuron per input (mean ± SD over seeds)")
 seeds = "/".join(map(str, sorted(set(points["n"])))) if not points.empty else "0"
-ax.set_ylabel(f"test accuracy\n(mean ± SD over n = {seeds} seed(s))")
-ax.set_ylim(0, 1)
-ax.legend(frameon=False, fontsize=7)
-ax.set_title(f"points in ν_up order; dotted: critical activity (accuracy ≥ {fraction:g} × best)", fontsize=8)
+for ax, dataset in zip(panels, datasets):  # one panel per dataset: its chance level and activity range differ
+    for lower, group in points[points["dataset"] == dataset].groupby("axis:lower_bound"):
+        group = group.sort_values("nu_up")
+        line = ax.errorbar(group["spikes_mean"], group["mean"], yerr=group["sd"],
+                           xerr=group["spikes_sd"], ls=styles.get(str(lower), "-"), marker="o", ms=3,
+                           capsize=2, label=f"lower bound {lower}")
+        color = line.lines[0].get_color()
+        critical = critical_activity(group["spikes_mean"], group["mean"], fraction)
+        if critical is not None:
+            ax.axvline(critical, color=color, lw=0.6, ls=":")
+            ax.annotate(f"{critical:.2g}", (critical, 0.02), color=color, fontsize=7)
+    ax.set_xscale("symlog", linthresh=0.01)  # silent networks (0 spikes) stay on the axis
+    ax.set_xlim(left=0)
+    ax.set_ylim(0, 1)
+    ax.set_title(dataset_label(dataset), fontsize=9)
+    ax.set_xlabel("mean hidden spikes per neuron per input\n(mean ± SD over seeds)")
+    ax.legend(frameon=False, fontsize=7)
+if panels:
+    panels[0].set_ylabel(f"test accuracy\n(mean ± SD over n = {seeds} seed(s))")
+fig.suptitle(f"points in ν_up order; dotted: critical activity (accuracy ≥ {fraction:g} × best)", fontsize=8)
 absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(points["dataset"])]
 note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
-panel_letters([ax])
+panel_letters(panels)
 save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)
