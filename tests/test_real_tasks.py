@@ -70,9 +70,10 @@ def test_switch_adds_the_real_datasets_to_the_default_fig4_and_fig6_studies():
 
 def test_switch_leaves_a_dataset_the_study_already_trains_on_as_configured():
     config = load("config.yaml")
+    other_axes = {k: v for k, v in config["studies"]["sparsity"]["axes"].items() if k != "task"}
     config["studies"]["sparsity"]["axes"] = {"task": {"randman": {}, "mnist": {"dataset": {"name": "mnist"},
                                                                                 "training": {"epochs": 3}}},
-                                             **config["studies"]["sparsity"]["axes"]}
+                                             **other_axes}
     switched = add_real_datasets({**config, "real_datasets": ["mnist"]})
     assert switched["studies"]["sparsity"]["axes"]["task"]["mnist"] == {"dataset": {"name": "mnist"},
                                                                         "training": {"epochs": 3}}
@@ -86,11 +87,12 @@ def test_unknown_switch_value_is_one_line_naming_it():
 
 
 def test_mnist5k_cells_join_the_default_sparsity_study_without_changing_its_randman_cells():
-    default = load("config.yaml")
-    before = plan_studies(default)
-    axes = default["studies"]["sparsity"]["axes"]
-    default["studies"]["sparsity"]["axes"] = {
-        "task": {"randman": {}, "mnist5k": {"dataset": {"name": "mnist5k"}, "training": {"batch_size": 128}}}, **axes}
+    default = load("config.yaml")  # its sparsity study sweeps Randman and MNIST-5k
+    assert set(default["studies"]["sparsity"]["axes"]["task"]) == {"randman", "mnist5k"}
+    randman_only = load("config.yaml")
+    other_axes = {k: v for k, v in randman_only["studies"]["sparsity"]["axes"].items() if k != "task"}
+    randman_only["studies"]["sparsity"]["axes"] = other_axes  # the study without a task axis: Randman alone
+    before = plan_studies(randman_only)
     after = plan_studies(default)
     rows = after.studies["sparsity"]
     assert {r["task"] for r in rows} == {"randman", "mnist5k"}
