@@ -1,5 +1,6 @@
 import re
 
+
 # Helpers of workflow/rules/train.smk (no rules here).
 # Training: one rule `train` with the job as wildcard, one job per entry of PLAN.jobs (the cells of one
 # architecture, trained as one batched computation), so that a cluster profile addresses every training
@@ -7,16 +8,22 @@ import re
 # cell files as outputs, so `train` declares the job's manifest results/jobs/<job>_<n>cells.json (written
 # last, after every cell's outputs) and the local rule `cell` declares each cell's metrics.json,
 # history.csv and model.pt (the files the training job wrote, checked to be there).
-# Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last.
-# A job whose work cannot be estimated from the config (a real dataset: its size is known only once loaded)
-# counts as the longest: in the default run the MNIST-5k job, started last, set the wall time.
+# Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last:
+# neuron-steps of its cells times a per-cell factor measured in the default run (seconds per cell and epoch
+# against a SuperSpike feed-forward Randman cell, 0.8 s): recurrent 1.9 (1.5 s), Sigmoid' 2.8 (its sigma'
+# is a scalar exp per neuron and step: a job of 6 Sigmoid' + 3 SuperSpike cells took 16 s per epoch
+# against 7 s), a real dataset's latency-coded input 1.75 per neuron-step (MNIST-5k, 784 inputs). Without
+# the shape factor the Sigmoid' job started last among equal-sized jobs and set the wall time.
+def _cell_work(cell):
+    config = PLAN.cells[cell]
+    factor = 1.9 if config["model"]["recurrent"] else 1.0
+    factor *= 2.8 if config["surrogate"]["shape"] == "sigmoid" else 1.0
+    factor *= 1.75 if config["dataset"]["name"] != "randman" else 1.0
+    return neuron_steps(config) * factor
+
+
 _WORK = {
-    job: sum(
-        neuron_steps(PLAN.cells[c])
-        * (2.5 if PLAN.cells[c]["model"]["recurrent"] else 1.0)
-        for c in cells
-    )
-    or float("inf")
+    job: sum(_cell_work(c) for c in cells) or float("inf")
     for job, cells in PLAN.jobs.items()
 }
 _PRIORITY = {
