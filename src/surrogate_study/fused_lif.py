@@ -335,7 +335,8 @@ class EventLIFLayer(torch.autograd.Function):
     The compiled kernels of :mod:`surrogate_study.lif_kernels` (``layer_*``): input current from the
     non-zero inputs only, recurrent and readout current from the spikes only. Backward, with
     G = ∂L/∂F [K, B, T, N] from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`, with
-    ĝS += ∂L/∂F_out W_outᵀ formed inside the kernel, and a spike-count gradient read once per sample):
+    ĝS += ∂L/∂F_out W_outᵀ and the recurrent term gI[n+1] Vᵀ of propagating cells formed inside the kernel,
+    and a spike-count gradient read once per sample):
 
         ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k (over spikes),
         ∂L/∂W_out,k = S_kᵀ ∂L/∂F_out,k (one GEMM),  ∂L/∂X_k = G_k W_kᵀ (one GEMM, for layers above the first).
@@ -395,14 +396,15 @@ class EventLIFLayer(torch.autograd.Function):
         grad_current = membrane.new_empty((cells, batch, steps, neurons)) if need_inputs else dummy_t
         acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
         acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
-        grad_u, grad_i = zeros(cells, batch, neurons), zeros(cells, batch, neurons)  # gU[T] = gI[T] = 0
-        before = (
+        propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
+        recurrent_t = (recurrent_weight.detach().transpose(1, 2).contiguous() if propagates.any() else dummy3)
+        _numba_threads()
+        lif_kernels.layer_backward_kernel(
             membrane.numpy(), current.numpy(), spikes.numpy(),
             grad_spikes.contiguous().numpy() if grad_spikes is not None else dummy,
             grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
             grad_spikes is not None, static, grad_membrane is not None,
-        )
-        after = (
+            recurrent_t.numpy(), propagates,
             grad_readout_current.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
             np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
             np.array([s.beta for s in cell_surrogates], dtype=np.float64),
@@ -412,22 +414,6 @@ class EventLIFLayer(torch.autograd.Function):
             inputs.detach().numpy(), *ctx.events, acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
             grad_current.numpy(), need_inputs,
         )
-        state = (grad_u.numpy(), grad_i.numpy())
-        _numba_threads()
-        propagating = [k for k, p in enumerate(ctx.propagate_recurrent) if p and recurrent]
-        others = np.array([k for k in range(cells) if k not in propagating], dtype=np.int64)
-        if len(others):  # all steps of every sample in one call
-            lif_kernels.layer_backward_kernel(*before, grad_u.numpy(), False, *after, steps - 1, 0, *state, others)
-        if propagating:  # gS[n] += gI[n+1] Vᵀ: one batched GEMM per step (these cells only), single-step calls
-            index = torch.tensor(propagating)
-            ids = index.numpy().astype(np.int64)
-            weight_t = recurrent_weight.detach().index_select(0, index).transpose(1, 2)
-            term = torch.zeros_like(grad_i)
-            part = term.new_empty((len(propagating), batch, neurons))
-            for n in range(steps - 1, -1, -1):
-                torch.bmm(grad_i.index_select(0, index), weight_t, out=part)
-                term.index_copy_(0, index, part)
-                lif_kernels.layer_backward_kernel(*before, term.numpy(), True, *after, n, n, *state, ids)
         grad_inputs = grad_weight = grad_recurrent = grad_readout = None
         if need_inputs:
             grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight.transpose(1, 2))
