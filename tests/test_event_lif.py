@@ -147,7 +147,11 @@ def test_dense_cells_equals_the_stacked_dense_batches():
     batches = [torch.as_tensor(g.permutation(30)[:7]) for _ in range(3)]
     stacked = data.dense_cells(batches)
     assert stacked.shape == (3, 7, 12, 5) and stacked.sum() > 0
-    assert torch.equal(data.events_cells(batches).dense(), stacked)
+    events = data.events_cells(batches)
+    assert torch.equal(events.dense(), stacked)
+    for row in range(len(events.indptr) - 1):  # the kernels walk each row by step: sorted, repeats merged
+        keys = (events.steps * 5 + events.units)[events.indptr[row]:events.indptr[row + 1]]
+        assert bool((keys.diff() > 0).all())
     for k, batch in enumerate(batches):
         expected = torch.zeros(7, 12, 5)
         for row, j in enumerate(batch.tolist()):
@@ -222,8 +226,8 @@ def test_input_events_give_exactly_the_dense_inputs_results(dtype, recurrent, sh
 
 
 def test_vectorised_float32_exp_is_within_one_ulp_of_exp():
-    """``lif_kernels._exp_nonpositive_row`` (the float32 Sigmoid′'s exp) against float64 exp on [−87, 0];
-    NaN stays NaN (divergence detection), arguments below −87 give exp(−87)."""
+    """``lif_kernels._exp_nonpositive_row`` (the float32 Sigmoid′'s exp) against float64 exp on
+    [EXP_CUTOFF, 0]; 0 below the cutoff (no denormals downstream), NaN stays NaN (divergence detection)."""
     import numba
 
     from surrogate_study import lif_kernels
@@ -234,9 +238,10 @@ def test_vectorised_float32_exp_is_within_one_ulp_of_exp():
         lif_kernels._exp_nonpositive_row(z, out, bits)
         return out
 
-    z = np.concatenate([-np.linspace(0.0, 87.0, 400_001), [-1e-30, -0.5 * np.log(2.0), -86.999]]).astype(np.float32)
+    cutoff = lif_kernels.EXP_CUTOFF
+    z = np.concatenate([np.linspace(cutoff, 0.0, 400_001), [-1e-30, -0.5 * np.log(2.0)]]).astype(np.float32)
     exact = np.exp(z.astype(np.float64))
     ulp = np.spacing(exact.astype(np.float32)).astype(np.float64)
     assert np.max(np.abs(run(z) - exact) / ulp) <= 1.0
-    special = run(np.array([np.nan, -1000.0, 0.0], np.float32))
-    assert np.isnan(special[0]) and special[1] == np.float32(np.exp(np.float32(-87.0))) and special[2] == 1.0
+    special = run(np.array([np.nan, cutoff - 1e-3, -1000.0, -np.inf, 0.0], np.float32))
+    assert np.isnan(special[0]) and list(special[1:]) == [0.0, 0.0, 0.0, 1.0]

@@ -9,6 +9,7 @@ so even MNIST-sized datasets stay small in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple, Sequence
 
 import numba
@@ -51,6 +52,19 @@ def _gather_events(times, units, indptr, indices, n_units, out_indptr, out_steps
                 last = key
         out_indptr[row + 1] = written
     return written
+
+
+@numba.njit(cache=True)
+def _copy_event_rows(indptr, steps, units, values, indices, out_indptr, out_steps, out_units, out_values) -> None:
+    """Rows ``indices`` of the event rows (indptr, steps, units, values), one after the other, into ``out_*``."""
+    written = 0
+    out_indptr[0] = 0
+    for row in range(indices.shape[0]):
+        sample = indices[row]
+        for event in range(indptr[sample], indptr[sample + 1]):
+            out_steps[written], out_units[written], out_values[written] = steps[event], units[event], values[event]
+            written += 1
+        out_indptr[row + 1] = written
 
 
 class InputEvents(NamedTuple):
@@ -151,22 +165,33 @@ class SpikeDataset:
         _add_counts(self.times.numpy(), self.units.numpy(), self.indptr.numpy(), indices.reshape(-1), out.numpy())
         return out.view(*indices.shape, self.n_steps, self.n_units).to(device)
 
+    @cached_property
+    def _sorted_events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The events of every sample sorted by (step, unit), repeats merged into counts (computed once):
+        (indptr, steps, units, values), the rows that :meth:`events_cells` copies."""
+        everything = np.arange(len(self), dtype=np.int64)
+        indptr = np.empty(len(self) + 1, dtype=np.int64)
+        steps, units = np.empty(len(self.times), dtype=np.int64), np.empty(len(self.times), dtype=np.int64)
+        values = np.empty(len(self.times), dtype=np.float32)
+        n = _gather_events(self.times.numpy(), self.units.numpy(), self.indptr.numpy(), everything, self.n_units,
+                           indptr, steps, units, values)
+        return indptr, steps[:n].copy(), units[:n].copy(), values[:n].copy()
+
     def events_cells(self, batches: Sequence[Tensor | Sequence[int]]) -> InputEvents:
         """The spikes of batch k (index lists of equal length) as :class:`InputEvents` (CPU): what
-        :meth:`dense_cells` gives, without the mostly-zero dense tensor."""
+        :meth:`dense_cells` gives, without the mostly-zero dense tensor (rows copied from the sorted events)."""
         indices = np.stack([np.asarray(torch.as_tensor(b, dtype=torch.int64)) for b in batches])
         if indices.size and not (0 <= indices.min() and indices.max() < len(self)):
             raise IndexError(f"sample indices must lie in [0, {len(self)})")
         flat = np.ascontiguousarray(indices.reshape(-1))
-        indptr = self.indptr.numpy()
-        capacity = int((indptr[flat + 1] - indptr[flat]).sum())
+        indptr, sorted_steps, sorted_units, sorted_values = self._sorted_events
+        size = int((indptr[flat + 1] - indptr[flat]).sum())
         out_indptr = np.empty(flat.shape[0] + 1, dtype=np.int64)
-        steps, units = np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64)
-        values = np.empty(capacity, dtype=np.float32)
-        n = _gather_events(self.times.numpy(), self.units.numpy(), indptr, flat, self.n_units,
-                           out_indptr, steps, units, values)
-        return InputEvents(torch.from_numpy(out_indptr), torch.from_numpy(steps[:n]), torch.from_numpy(units[:n]),
-                           torch.from_numpy(values[:n]), indices.shape[0], indices.shape[1], self.n_steps, self.n_units)
+        steps, units = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+        values = np.empty(size, dtype=np.float32)
+        _copy_event_rows(indptr, sorted_steps, sorted_units, sorted_values, flat, out_indptr, steps, units, values)
+        return InputEvents(torch.from_numpy(out_indptr), torch.from_numpy(steps), torch.from_numpy(units),
+                           torch.from_numpy(values), indices.shape[0], indices.shape[1], self.n_steps, self.n_units)
 
     def subset(self, indices: Tensor | Sequence[int]) -> "SpikeDataset":
         """A new dataset holding the samples ``indices`` in that order."""
