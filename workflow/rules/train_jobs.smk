@@ -9,15 +9,13 @@ import re
 # last, after every cell's outputs) and the local rule `cell` declares each cell's metrics.json,
 # history.csv and model.pt (the files the training job wrote, checked to be there).
 # Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last:
-# neuron-steps of its cells times a per-cell factor measured in the default run (seconds per cell and epoch
-# against a SuperSpike feed-forward Randman cell, 0.8 s): recurrent 1.9 (1.5 s), Sigmoid' 2.8 (its sigma'
-# is a scalar exp per neuron and step: a job of 6 Sigmoid' + 3 SuperSpike cells took 16 s per epoch
-# against 7 s), a real dataset's latency-coded input 1.75 per neuron-step (MNIST-5k, 784 inputs). Without
-# the shape factor the Sigmoid' job started last among equal-sized jobs and set the wall time.
+# neuron-steps of its cells times a per-cell factor measured on the core (time of a training step of
+# K = 9 cells against one of SuperSpike feed-forward Randman cells, README "Performance"): recurrent
+# 1.9, a real dataset's latency-coded input 1.75 per neuron-step (MNIST-5k, 784 inputs). Sigmoid' cells
+# cost as much as SuperSpike ones since its sigma' is a vectorised exp (before, 2.8 times as much).
 def _cell_work(cell):
     config = PLAN.cells[cell]
     factor = 1.9 if config["model"]["recurrent"] else 1.0
-    factor *= 2.8 if config["surrogate"]["shape"] == "sigmoid" else 1.0
     factor *= 1.75 if config["dataset"]["name"] != "randman" else 1.0
     return neuron_steps(config) * factor
 
