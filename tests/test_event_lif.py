@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from surrogate_study.fused_lif import lif_layer_cells
-from surrogate_study.lif import LIFParameters, lif_layer_dynamics
+from surrogate_study.lif import LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from surrogate_study.surrogates import Surrogate, surrogate_names
 
 PARAMS = LIFParameters()
@@ -46,7 +46,7 @@ def reference(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, u
 
 
 def fused(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, use_s=True, use_u=True, use_kernel=True):
-    spikes, membrane, _ = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, detach_recurrent, use_kernel)
+    spikes, membrane, _, _ = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, detach_recurrent, use_kernel)
     return spikes, use_s * (spikes * up_s).sum() + use_u * (membrane * up_u).sum()
 
 
@@ -163,9 +163,10 @@ def test_dense_cells_equals_the_stacked_dense_batches():
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("recurrent, detach_reset", [(False, True), (False, False), (True, False)])
-def test_layer_with_readout_current_and_spike_counts_equals_the_reference(device, recurrent, detach_reset):
-    """The last layer forms S W_out itself; a loss on it and on spike counts (a gradient that is the same at
-    every step) gives the reference's gradients for X, W, V and W_out."""
+def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurrent, detach_reset):
+    """The last layer forms the readout potential U_out (of S W_out) and the spike counts itself; a loss on
+    U_out, on the counts and on a sum of the spikes over time (a gradient that is the same at every step)
+    gives the reference's values and gradients for X, W, V and W_out."""
     x, w, v, _, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=7, device=device)
     g = torch.Generator().manual_seed(8)
     w_out = torch.randn(2, 6, 4, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
@@ -174,22 +175,24 @@ def test_layer_with_readout_current_and_spike_counts_equals_the_reference(device
     surrogates = [Surrogate("superspike", 5.0), Surrogate("esser", 2.0, "asymptotic")]
     leaves = [t for t in (x, w, v, w_out) if t is not None]
 
-    def loss_of(spikes, membrane, readout_current):
-        return ((readout_current * up_o).sum() + (spikes.sum(dim=2).square() * up_c).sum()
-                + 0.1 * (membrane * up_u).sum())
+    def loss_of(spikes, membrane, readout, counts):
+        return ((readout * up_o).sum() + (counts.square() * up_c).sum() + (spikes.sum(dim=2) * up_c.flip(2)).sum()
+                + 0.1 * (membrane * up_u).sum() + readout.max(dim=2).values.sum())
 
-    spikes, membrane, current = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
-                                                readout_weight=w_out)
-    loss_of(spikes, membrane, current).backward()
+    spikes, membrane, readout, counts = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
+                                                        readout_weight=w_out)
+    loss_of(spikes, membrane, readout, counts).backward()
     fast = [t.grad.clone() for t in leaves]
     for t in leaves:
         t.grad = None
     traces = [lif_layer_dynamics(x[0] @ w[k] if x.shape[0] == 1 else x[k] @ w[k], PARAMS, surrogates[k],
                                  None if v is None else v[k], detach_reset, False) for k in range(2)]
     ref_spikes = torch.stack([t.spikes for t in traces])
-    loss_of(ref_spikes, torch.stack([t.membrane for t in traces]), ref_spikes @ w_out.unsqueeze(1)).backward()
+    ref_readout = torch.stack([leaky_readout_dynamics(f, PARAMS) for f in ref_spikes @ w_out.unsqueeze(1)])
+    loss_of(ref_spikes, torch.stack([t.membrane for t in traces]), ref_readout, ref_spikes.sum(dim=2)).backward()
     assert ref_spikes.sum() > 20 and torch.equal(spikes.detach(), ref_spikes.detach())
-    torch.testing.assert_close(current.detach(), (ref_spikes @ w_out.unsqueeze(1)).detach(), rtol=1e-9, atol=1e-10)
+    assert torch.equal(counts.detach(), ref_spikes.detach().sum(dim=2))
+    torch.testing.assert_close(readout.detach(), ref_readout.detach(), rtol=1e-9, atol=1e-10)
     for a, t in zip(fast, leaves):
         torch.testing.assert_close(a, t.grad, rtol=1e-9, atol=1e-10)
 
@@ -199,7 +202,7 @@ def test_layer_with_readout_current_and_spike_counts_equals_the_reference(device
 @pytest.mark.parametrize("shared", [False, True])
 def test_input_events_give_exactly_the_dense_inputs_results(dtype, recurrent, shared):
     """The kernels reading input events (repeated spikes merged into counts) give bit for bit the spikes,
-    membrane, readout current and weight gradients of the dense input X."""
+    membrane, readout potential, spike counts and weight gradients of the dense input X."""
     from surrogate_study.spike_data import SpikeDataset
 
     g = np.random.default_rng(5)
@@ -215,11 +218,13 @@ def test_input_events_give_exactly_the_dense_inputs_results(dtype, recurrent, sh
     w_out = torch.randn(3, 9, 3, dtype=dtype).requires_grad_(True)
     results = []
     for inputs in (events, dense):
-        spikes, membrane, readout = lif_layer_cells(inputs, w, PARAMS, [Surrogate("superspike", 10.0)], v,
-                                                    [False, True, False], [False, True, False], readout_weight=w_out)
-        loss = (spikes * torch.linspace(0, 1, 9, dtype=dtype)).sum() + (readout**2).sum() + 0.1 * membrane.sum()
+        spikes, membrane, readout, counts = lif_layer_cells(
+            inputs, w, PARAMS, [Surrogate("superspike", 10.0)], v, [False, True, False], [False, True, False],
+            readout_weight=w_out)
+        loss = ((spikes * torch.linspace(0, 1, 9, dtype=dtype)).sum() + (readout**2).sum() + 0.1 * membrane.sum()
+                + counts.square().sum())
         leaves = [t for t in (w, v, w_out) if t is not None]
-        results.append((spikes, membrane, readout, *torch.autograd.grad(loss, leaves)))
+        results.append((spikes, membrane, readout, counts, *torch.autograd.grad(loss, leaves)))
     assert results[0][0].sum() > 50
     for from_events, from_dense in zip(*results):
         assert torch.equal(from_events, from_dense)

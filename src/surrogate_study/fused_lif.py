@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -330,13 +330,15 @@ def _numba_threads() -> None:
 
 class EventLIFLayer(torch.autograd.Function):
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V,
-    and (given W_out [K, N, C]) the readout's input current F_out = S W_out [K, B, T, C], else None.
+    (given W_out [K, N, C]) the potential U_out [K, B, T, C] of the leaky readout driven by F_out = S W_out
+    (else None), and the spike counts ζ [K, B, N].
 
     The compiled kernels of :mod:`surrogate_study.lif_kernels` (``layer_*``): input current from the
     non-zero inputs only, recurrent and readout current from the spikes only. Backward, with
     G = ∂L/∂F [K, B, T, N] from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`, with
-    ĝS += ∂L/∂F_out W_outᵀ and the recurrent term gI[n+1] Vᵀ of propagating cells formed inside the kernel,
-    and a spike-count gradient read once per sample):
+    ĝS += ∂L/∂F_out W_outᵀ (∂L/∂F_out from ∂L/∂U_out by the readout's adjoint recursion in the same loop),
+    the recurrent term gI[n+1] Vᵀ of propagating cells and the spike counts' gradient ∂L/∂ζ formed inside
+    the kernel):
 
         ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k (over spikes),
         ∂L/∂W_out,k = S_kᵀ ∂L/∂F_out,k (one GEMM),  ∂L/∂X_k = G_k W_kᵀ (one GEMM, for layers above the first).
@@ -356,29 +358,30 @@ class EventLIFLayer(torch.autograd.Function):
         recurrent, has_readout = recurrent_weight is not None, readout_weight is not None
         v = recurrent_weight.detach() if recurrent else weight.new_empty((1, 1, 1))
         w_out = readout_weight.detach() if has_readout else weight.new_empty((1, 1, 1))
-        readout_current = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
-                           else weight.new_empty((1, 1, 1, 1)))
+        readout_potential = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
+                             else weight.new_empty((1, 1, 1, 1)))
+        counts = weight.new_empty((cells, batch, neurons))
         _numba_threads()
         ctx.events = _event_arrays(events, weight.dtype)
         lif_kernels.layer_forward_kernel(
             inputs.detach().numpy(), *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(), has_readout,
-            store_current, params.decay_mem, params.decay_syn, params.threshold,
-            membrane.numpy(), current.numpy(), spikes.numpy(), readout_current.numpy(),
+            store_current, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
+            membrane.numpy(), current.numpy(), spikes.numpy(), counts.numpy(), readout_potential.numpy(),
         )
         ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes)
         ctx.params, ctx.surrogates = params, surrogates
         ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
         ctx.set_materialize_grads(False)
-        return spikes, membrane, (readout_current if has_readout else None)
+        return spikes, membrane, (readout_potential if has_readout else None), counts
 
     @staticmethod
     def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor],
-                 grad_readout_current: Optional[Tensor]):  # type: ignore[override]
+                 grad_readout_potential: Optional[Tensor], grad_counts: Optional[Tensor]):  # type: ignore[override]
         inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes = ctx.saved_tensors
         params: LIFParameters = ctx.params
         cell_surrogates = ctx.surrogates.surrogates
         recurrent = recurrent_weight is not None
-        has_readout = readout_weight is not None and grad_readout_current is not None
+        has_readout = readout_weight is not None and grad_readout_potential is not None
         dummy = np.zeros((1, 1, 1, 1), dtype=membrane.numpy().dtype)
         dummy3 = membrane.new_empty((1, 1, 1))
         dummy_t = membrane.new_empty((1, 1, 1, 1))
@@ -394,6 +397,7 @@ class EventLIFLayer(torch.autograd.Function):
         chunks = min(WEIGHT_GRADIENT_CHUNKS, batch)
         zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
         grad_current = membrane.new_empty((cells, batch, steps, neurons)) if need_inputs else dummy_t
+        grad_readout_current = (membrane.new_empty(grad_readout_potential.shape) if has_readout else dummy_t)
         acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
         acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
         propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
@@ -404,8 +408,10 @@ class EventLIFLayer(torch.autograd.Function):
             grad_spikes.contiguous().numpy() if grad_spikes is not None else dummy,
             grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
             grad_spikes is not None, static, grad_membrane is not None,
+            grad_counts.contiguous().numpy() if grad_counts is not None else dummy3.numpy(), grad_counts is not None,
             recurrent_t.numpy(), propagates,
-            grad_readout_current.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
+            grad_readout_potential.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
+            params.decay_readout, grad_readout_current.numpy(),
             np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
             np.array([s.beta for s in cell_surrogates], dtype=np.float64),
             np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
@@ -427,7 +433,7 @@ class EventLIFLayer(torch.autograd.Function):
         if need_readout:
             if has_readout:
                 grad_readout = weight_gradient(spikes.view(cells, batch * steps, neurons),
-                                               grad_readout_current.contiguous().view(cells, batch * steps, -1))
+                                               grad_readout_current.view(cells, batch * steps, -1))
             else:
                 grad_readout = torch.zeros_like(readout_weight)
         return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None, None
@@ -442,6 +448,16 @@ def _event_arrays(events: Optional[InputEvents], dtype: torch.dtype) -> tuple:
             events.values.to(dtype).numpy())
 
 
+class LayerOutput(NamedTuple):
+    """What :func:`lif_layer_cells` returns: spikes S and membrane U [K, B, T, N], the readout potential
+    U_out [K, B, T, C] when a readout weight was given (else None), and the spike counts ζ = Σ_n S[n] [K, B, N]."""
+
+    spikes: Tensor
+    membrane: Tensor
+    readout: Optional[Tensor]
+    counts: Tensor
+
+
 def lif_layer_cells(
     inputs: Tensor | InputEvents,
     weight: Tensor,
@@ -452,13 +468,15 @@ def lif_layer_cells(
     detach_recurrent: Sequence[bool] | bool = False,
     use_kernel: bool = True,
     readout_weight: Optional[Tensor] = None,
-) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+) -> LayerOutput:
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P] (spikes or counts,
-    shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N]; with
-    ``readout_weight`` W_out [K, N, C] also the readout's input current S W_out [K, B, T, C] (else None).
+    shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N], and the
+    spike counts [K, B, N]; with ``readout_weight`` W_out [K, N, C] also the potential U_out [K, B, T, C] of
+    the leaky readout driven by S W_out (else None).
 
-    On the CPU with known surrogate shapes: :class:`EventLIFLayer` (event-driven compiled kernels);
-    elsewhere (CUDA, or ``use_kernel`` False) F = X W by one GEMM per cell and :class:`LIFTimeLoop`.
+    On the CPU with known surrogate shapes: :class:`EventLIFLayer` (event-driven compiled kernels, the
+    readout and the counts formed in the same pass); elsewhere (CUDA, or ``use_kernel`` False) F = X W by one
+    GEMM per cell, :class:`LIFTimeLoop`, S W_out by a GEMM, the readout filter and a sum over time.
     """
     cells = weight.shape[0]
     per_cell = lambda value: [value] * cells if isinstance(value, bool) else list(value)  # noqa: E731
@@ -470,13 +488,14 @@ def lif_layer_cells(
               and has_kernel(cell_surrogates.surrogates))
     if isinstance(inputs, InputEvents):
         if kernel:  # the kernels read the events; the tensor only tells them the number of input rows
-            return EventLIFLayer.apply(weight.new_empty((inputs.cells, 1, 1, 1)), weight, recurrent_weight,
-                                       readout_weight, params, cell_surrogates, differentiable_reset, propagate, inputs)
+            return LayerOutput(*EventLIFLayer.apply(
+                weight.new_empty((inputs.cells, 1, 1, 1)), weight, recurrent_weight, readout_weight, params,
+                cell_surrogates, differentiable_reset, propagate, inputs))
         inputs = inputs.dense(weight.dtype, weight.device)
     inputs = inputs.to(weight.dtype)
     if kernel:
-        return EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, readout_weight, params,
-                                   cell_surrogates, differentiable_reset, propagate)
+        return LayerOutput(*EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, readout_weight, params,
+                                                cell_surrogates, differentiable_reset, propagate))
 
     batch, steps = inputs.shape[1:3]
     rows = inputs.transpose(1, 2).reshape(inputs.shape[0], steps * batch, -1)  # [K or 1, T·B, P]
@@ -484,8 +503,8 @@ def lif_layer_cells(
     spikes, membrane = LIFTimeLoop.apply(feedforward.contiguous(), recurrent_weight, params, cell_surrogates,
                                          differentiable_reset, propagate)
     spikes, membrane = spikes.transpose(1, 2), membrane.transpose(1, 2)
-    readout_current = None
+    readout = None
     if readout_weight is not None:
         readout_current = cell_matmul(spikes.reshape(cells, batch * steps, -1), readout_weight)
-        readout_current = readout_current.view(cells, batch, steps, -1)
-    return spikes, membrane, readout_current
+        readout = leaky_readout_sample_major(readout_current.view(cells, batch, steps, -1), params)
+    return LayerOutput(spikes, membrane, readout, spikes.sum(dim=2))

@@ -57,10 +57,16 @@ class LIFParameters:
 
 
 class LayerTrace(NamedTuple):
-    """Spikes S[n] and membrane potentials U[n] of one layer, both [batch, time, neurons]."""
+    """Spikes S[n] and membrane potentials U[n] of one layer, both [batch, time, neurons], and (when the
+    layer computed them along) its spike counts ζ = Σ_n S[n] [batch, neurons]."""
 
     spikes: Tensor
     membrane: Tensor
+    counts: Optional[Tensor] = None
+
+    def spike_counts(self) -> Tensor:
+        """ζ [..., neurons]: the counts computed along, else the sum of the spikes over time."""
+        return self.counts if self.counts is not None else self.spikes.sum(dim=-2)
 
 
 def lif_layer_dynamics(

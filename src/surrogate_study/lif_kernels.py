@@ -224,25 +224,34 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
 @numba.njit(parallel=True, cache=True, **_COMPILE)
 def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_units, event_values,
                          weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
-                         decay_mem, decay_syn, threshold, membrane, current, spikes, readout_current):
-    """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] of a LIF layer driven by
-    inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent weights V [K, N, N] when ``recurrent``,
-    and when ``has_readout`` the readout's input current F_out[n] = S[n] W_out [K, B, T, C] (W_out [K, N, C]).
+                         decay_mem, decay_syn, threshold, decay_out, membrane, current, spikes, counts,
+                         readout_potential):
+    """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] and the spike counts ζ = Σ_n S[n]
+    [K, B, N] of a LIF layer driven by inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent
+    weights V [K, N, N] when ``recurrent``; when ``has_readout`` also the potential U_out [K, B, T, C] of the
+    leaky readout driven by F_out[n] = S[n] W_out (W_out [K, N, C]; F_out is not stored), by the recursion
+    of :func:`readout_forward_kernel`: U_out[n+1] = λ_out U_out[n] + (1 − λ_out) I_out[n],
+    I_out[n+1] = λ_s I_out[n] + F_out[n], from 0.
     With ``has_events`` the inputs are events instead (``spike_data.InputEvents``: row k·B + b, or b when
     shared, sorted by (step, unit), value = spike count), and ``inputs`` only gives the number of input rows.
     The membrane update is branch-free; the neurons that spike at step n are listed by a branch-free
     compaction, and only their rows of W_out and V are added."""
     cells, batch, steps, neurons = membrane.shape
     n_in = inputs.shape[3]
-    classes = readout_current.shape[3]
+    classes = readout_potential.shape[3]
     shared = inputs.shape[0] == 1
     lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
     leak, one, zero = _as(1.0 - decay_mem, membrane), _as(1.0, membrane), _as(0.0, membrane)
+    lam_o, leak_o = _as(decay_out, membrane), _as(1.0 - decay_out, membrane)
     for task in numba.prange(cells * batch):
         cell, sample = task // batch, task % batch
         source = 0 if shared else cell
         u = np.zeros(neurons, dtype=membrane.dtype)
         i = np.zeros(neurons, dtype=membrane.dtype)
+        count = np.zeros(neurons, dtype=membrane.dtype)
+        f_out = np.empty(classes, dtype=membrane.dtype)
+        u_out = np.zeros(classes, dtype=membrane.dtype)
+        i_out = np.zeros(classes, dtype=membrane.dtype)
         fired_at = np.empty(neurons, dtype=np.int64)  # indices of the neurons that spike at step n
         event, event_end = 0, 0
         if has_events:
@@ -257,6 +266,7 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
                 u_now = u[j]
                 u_row[j] = u_now
                 s_row[j] = one if u_now > theta else zero
+                count[j] += one if u_now > theta else zero
                 u_next = lam_m * u_now + leak * i[j]
                 u[j] = zero if u_now > theta else u_next
                 i[j] = lam_s * i[j]
@@ -279,24 +289,32 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
                         for j in range(neurons):
                             i[j] += x * w[j]
             if has_readout:
-                f_out = readout_current[cell, sample, n]
                 for c in range(classes):
                     f_out[c] = zero
                 for q in range(fired):
                     w_out = readout_weight[cell, fired_at[q]]
                     for c in range(classes):
                         f_out[c] += w_out[c]
+                u_out_row = readout_potential[cell, sample, n]
+                for c in range(classes):
+                    u_out_row[c] = u_out[c]
+                    u_out[c] = lam_o * u_out[c] + leak_o * i_out[c]
+                    i_out[c] = lam_s * i_out[c] + f_out[c]
             if recurrent:
                 for q in range(fired):
                     v = recurrent_weight[cell, fired_at[q]]
                     for j in range(neurons):
                         i[j] += v[j]
+        count_row = counts[cell, sample]
+        for j in range(neurons):
+            count_row[j] = count[j]
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
 def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
-                          static_grad_spikes, has_grad_membrane, recurrent_weight_t, propagates,
-                          grad_readout_current, readout_weight_t, has_readout,
+                          static_grad_spikes, has_grad_membrane, grad_counts, has_grad_counts,
+                          recurrent_weight_t, propagates,
+                          grad_readout_potential, readout_weight_t, has_readout, decay_out, grad_readout_current,
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
                           inputs, has_events, event_indptr, event_steps, event_units, event_values,
                           grad_weight, need_weight, grad_recurrent, need_recurrent,
@@ -308,8 +326,11 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
     :func:`_add_weighted_rows`). One parallel task per cell and fixed chunk of the batch walks the steps
     n = T − 1 … 0 of each of its samples from gU[T] = gI[T] = 0.
     ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
-    ``static_grad_spikes`` (the gradient of a spike count), plus ∂L/∂F_out[n] W_outᵀ when ``has_readout``
-    (``grad_readout_current`` [K, B, T, C], W_outᵀ = ``readout_weight_t`` [K, C, N]).
+    ``static_grad_spikes``, plus ∂L/∂ζ (``grad_counts`` [K, B, N], the spike counts' gradient) when
+    ``has_grad_counts``, plus ∂L/∂F_out[n] W_outᵀ when ``has_readout`` (W_outᵀ = ``readout_weight_t``
+    [K, C, N]). ∂L/∂F_out comes from ∂L/∂U_out (``grad_readout_potential`` [K, B, T, C]) by the adjoint of the
+    readout recursion (:func:`readout_backward_kernel`), run along in the same loop over steps, and is
+    written to ``grad_readout_current`` [K, B, T, C] (for the caller's ∂L/∂W_out GEMM).
 
     Weight gradients are summed on the fly over events, per cell and per chunk of samples
     (added to ``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N]; the caller zeroes them and sums
@@ -318,11 +339,13 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
     forward kernel), ∂L/∂V += S[n]ᵀ G[n] over spikes (∂L/∂W_out is left to a GEMM: measured 3× faster
     than a scan of the spikes here)."""
     cells, batch, steps, neurons = membrane.shape
+    classes = grad_readout_potential.shape[3]
     chunks = grad_weight.shape[1]
     n_in = inputs.shape[3]
     shared = inputs.shape[0] == 1
     lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
     leak, zero = _as(1.0 - decay_mem, membrane), _as(0.0, membrane)
+    lam_o, leak_o = _as(decay_out, membrane), _as(1.0 - decay_out, membrane)
     for task in numba.prange(cells * chunks):
         cell, chunk = task // chunks, task % chunks
         source = 0 if shared else cell
@@ -335,9 +358,13 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
         gi = np.empty(neurons, dtype=membrane.dtype)
         sigma = np.empty(neurons, dtype=membrane.dtype)
         scale_bits = np.empty(neurons, dtype=np.int32)
+        u_bar = np.empty(classes, dtype=membrane.dtype)
+        i_bar = np.empty(classes, dtype=membrane.dtype)
         for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
             gu[:] = zero  # gU[T] = gI[T] = 0
             gi[:] = zero
+            u_bar[:] = zero
+            i_bar[:] = zero
             event_start, event = 0, 0  # events of steps > n lie at and after ``event``
             if has_events and need_weight:
                 event_start, event = event_indptr[source * batch + sample], event_indptr[source * batch + sample + 1]
@@ -351,9 +378,17 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
                 else:
                     for j in range(neurons):
                         gs[j] = zero
-                if has_readout:  # ∂L/∂F_out[n] W_outᵀ (0 after the last step at which a logit peaked)
-                    g_out = grad_readout_current[cell, sample, n]
-                    if _any_nonzero(g_out):
+                if has_grad_counts:
+                    gc_row = grad_counts[cell, sample]
+                    for j in range(neurons):
+                        gs[j] += gc_row[j]
+                if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
+                    g_out, g_u_out = grad_readout_current[cell, sample, n], grad_readout_potential[cell, sample, n]
+                    for c in range(classes):
+                        g_out[c] = i_bar[c]
+                        i_bar[c] = leak_o * u_bar[c] + lam_s * i_bar[c]
+                        u_bar[c] = g_u_out[c] + lam_o * u_bar[c]
+                    if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
                         _add_weighted_rows(gs, g_out, readout_weight_t[cell])
                 if reset:
                     i_row = current[cell, sample, n]

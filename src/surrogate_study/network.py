@@ -25,7 +25,7 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .fused_lif import leaky_readout_sample_major, lif_layer_cells
+from .fused_lif import lif_layer_cells
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .spike_data import InputEvents
 from .surrogates import Surrogate
@@ -129,19 +129,19 @@ class SpikingNetwork(nn.Module):
 
     def _fused_forward(self, spikes_in: Tensor | InputEvents) -> NetworkOutput:
         """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`); the last
-        hidden layer also forms the readout's input current, which the readout filter turns into U_out."""
+        hidden layer also forms the readout potential U_out, every layer its spike counts."""
         spikes = spikes_in.unsqueeze(0) if isinstance(spikes_in, Tensor) and spikes_in.dim() == 3 else spikes_in
         traces: list[LayerTrace] = []
-        readout_current = None
+        readout = None
         for layer in range(self.n_hidden_layers):
             last = layer + 1 == self.n_hidden_layers
-            spikes, membrane, readout_current = lif_layer_cells(
+            spikes, membrane, readout, counts = lif_layer_cells(
                 spikes, self.weights[layer], self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
                 self.detach_reset, self.detach_recurrent, readout_weight=self.readout_weight if last else None,
             )
-            traces.append(LayerTrace(spikes, membrane))
-        readout = leaky_readout_sample_major(readout_current, self.params)  # [K, B, T, C]
+            traces.append(LayerTrace(spikes, membrane, counts))
+        assert readout is not None  # U_out [K, B, T, C], formed by the last hidden layer
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
     def forward(self, spikes_in: Tensor | InputEvents) -> NetworkOutput:

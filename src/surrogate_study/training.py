@@ -139,11 +139,10 @@ class CellRegularizer:
         self.any_lower = any(c["regularization"]["lower"]["strength"] for c in configs)
         self.any_upper = any(c["regularization"]["upper"]["strength"] for c in configs)
 
-    def __call__(self, hidden_spikes: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Per-cell penalty [K] summed over layers, for hidden spikes [K, B, T, N]."""
-        total = hidden_spikes[0].new_zeros(hidden_spikes[0].shape[0])
-        for spikes in hidden_spikes:
-            counts = spikes.sum(dim=2)  # ζ [K, B, N]
+    def __call__(self, hidden_counts: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Per-cell penalty [K] summed over layers, for the hidden layers' spike counts ζ [K, B, N]."""
+        total = hidden_counts[0].new_zeros(hidden_counts[0].shape[0])
+        for counts in hidden_counts:
             if self.any_lower:
                 total = total + lower_bound(counts, *self.lower).mean(dim=(1, 2))
             if self.any_upper:
@@ -179,7 +178,7 @@ def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int, device:
             cells, -1).sum(dim=1).double().cpu()
         correct += (logits.argmax(dim=2) == labels).sum(dim=1).cpu()
         for layer, trace in enumerate(output.hidden):
-            counts = trace.spikes.sum(dim=2)  # [K, B, N]
+            counts = trace.spike_counts()  # [K, B, N]
             spike_sum[layer] += counts.mean(dim=2).sum(dim=1).double().cpu()
             fired = (counts > 0).any(dim=1).cpu()  # [K, N]
             ever_spiked[layer] = fired if ever_spiked[layer] is None else ever_spiked[layer] | fired
@@ -292,7 +291,7 @@ class CellTrainer:
             inputs = data.events_cells(batches)  # K batches as events (densified on the device when not the CPU)
             output = self.model(inputs)
             cross_entropy = F.cross_entropy(output.logits.flatten(0, 1), labels.flatten(), reduction="none")
-            regularization = self.regularizer([t.spikes for t in output.hidden])
+            regularization = self.regularizer([t.spike_counts() for t in output.hidden])
             losses = cross_entropy.view(cells, -1).mean(dim=1) + regularization  # [K]
             # diverged: a non-finite loss, or a non-finite readout potential (an overflowing network can keep a
             # finite loss: logits are maxima over time that include U_out[0] = 0)
