@@ -163,10 +163,12 @@ def test_dense_cells_equals_the_stacked_dense_batches():
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("recurrent, detach_reset", [(False, True), (False, False), (True, False)])
-def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurrent, detach_reset):
+@pytest.mark.parametrize("use_kernel", [True, False])
+def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurrent, detach_reset, use_kernel):
     """The last layer forms the readout potential U_out (of S W_out) and the spike counts itself; a loss on
     U_out, on the counts and on a sum of the spikes over time (a gradient that is the same at every step)
-    gives the reference's values and gradients for X, W, V and W_out."""
+    gives the reference's values and gradients for X, W, V and W_out — with the kernels and on the path
+    CUDA takes (``use_kernel=False``: GEMMs, the PyTorch time loop, the readout filter, a sum)."""
     x, w, v, _, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=7, device=device)
     g = torch.Generator().manual_seed(8)
     w_out = torch.randn(2, 6, 4, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
@@ -180,7 +182,7 @@ def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurr
                 + 0.1 * (membrane * up_u).sum() + readout.max(dim=2).values.sum())
 
     spikes, membrane, readout, counts = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
-                                                        readout_weight=w_out)
+                                                        use_kernel=use_kernel, readout_weight=w_out)
     loss_of(spikes, membrane, readout, counts).backward()
     fast = [t.grad.clone() for t in leaves]
     for t in leaves:
