@@ -2,7 +2,7 @@
 
 Prints the time of one training step and of one evaluated sample (measured on slices of the data set,
 after a warm-up epoch), then the profiler's table of one training epoch of ``--steps`` steps, by self CPU
-time. Networks (``--network``): ``ff1`` (20-100-10), ``ff2`` (20-100-100-10), ``rec1`` (recurrent,
+time. Networks (``--network``): ``ff1`` (20-100-10), ``ff2`` (20-100-100-10), ``ff3``, ``rec1`` (recurrent,
 asymptotic β = 100, recurrent gradients propagated), ``rec3`` (a third each of sCtl, aCtl, aProp: the
 default run's recurrent job), ``sigmoid`` (Sigmoid′, β = 100), ``mnist`` (MNIST-5k, batch 128; needs
 data/processed from the workflow). Randman 10 × 1000, batch 250, η = 0.05, init gain 10 (the study
@@ -25,8 +25,8 @@ def cell_config(network: str, k: int, cells: int) -> dict:
     extra: dict = {}
     dataset: dict = {}
     batch = 250
-    if network == "ff2":
-        model["hidden"] = [100, 100]
+    if network in ("ff2", "ff3"):
+        model["hidden"] = [100] * int(network[2])
     if network == "rec1":
         model.update(recurrent=True, detach_recurrent=False)
         extra = {"surrogate": {"scale": "asymptotic", "beta": 100.0}}
@@ -44,7 +44,7 @@ def cell_config(network: str, k: int, cells: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--network", choices=["ff1", "ff2", "rec1", "rec3", "sigmoid", "mnist"], default="ff1")
+    parser.add_argument("--network", choices=["ff1", "ff2", "ff3", "rec1", "rec3", "sigmoid", "mnist"], default="ff1")
     parser.add_argument("--cells", type=int, default=8)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1)

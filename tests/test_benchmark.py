@@ -56,3 +56,30 @@ def test_paper_scale_benchmark_rejects_bad_sizes():
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paper_scale.py"), "--eval-samples", "1001"],
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode != 0 and "--eval-samples" in result.stderr
+
+
+def test_depth_probe_reports_each_case_at_its_best_epoch(tmp_path):
+    """benchmarks/depth_probe.py: one row per case, with the accuracy that case's metrics.json reports for its
+    best validation epoch, and the per-layer activity of that epoch."""
+    import yaml
+
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump({
+        "seed": 0, "model": {"hidden": [12, 12], "init_gain": 10.0},
+        "dataset": {"samples_per_class": 20, "classes": 3, "units": 6},
+        "training": {"batch_size": 16, "lr": 0.05, "epochs": 1},
+    }))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "depth_probe.py"), "--base", str(base), "--epochs", "3",
+         "--threads", "1", "--out", str(tmp_path / "out"), "--case", "training.lr=0.05",
+         "--case", "training.lr=0.001,regularization.upper.strength=10,regularization.upper.threshold=1"],
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| training.lr")]
+    assert len(rows) == 2
+    for k, row in enumerate(rows):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        metrics = json.loads((tmp_path / "out" / f"case{k}" / "metrics.json").read_text())
+        assert cells[1] == metrics["status"] and int(cells[2]) == metrics["best_epoch"]
+        assert float(cells[4]) == round(metrics["test_accuracy"], 3)
+        assert len(cells[6].split(" / ")) == 2  # two hidden layers
