@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .dataset_catalog import split_sizes
-
-from .dataset_catalog import PREPROCESSING, REAL_DATASETS
+from .dataset_catalog import PREPROCESSING, REAL_DATASETS, split_sizes
 
 if TYPE_CHECKING:  # pandas is imported where a table is built, so that planning stays light
     import pandas as pd

@@ -403,8 +403,8 @@ class EventLIFLayer(torch.autograd.Function):
         propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
         recurrent_t = (recurrent_weight.detach().transpose(1, 2).contiguous() if propagates.any() else dummy3)
         _numba_threads()
-        lif_kernels.layer_backward_kernel(
-            membrane.numpy(), current.numpy(), spikes.numpy(),
+        lif_kernels.layer_backward_kernel(  # S is not passed: the kernel takes it from U (S = Θ(U − ϑ))
+            membrane.numpy(), current.numpy(),
             grad_spikes.contiguous().numpy() if grad_spikes is not None else dummy,
             grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
             grad_spikes is not None, static, grad_membrane is not None,

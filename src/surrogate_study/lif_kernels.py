@@ -141,6 +141,26 @@ def _any_nonzero(values) -> bool:
 
 
 @numba.njit(inline="always", **_COMPILE)
+def _readout_step(input_row, potential_row, u_out, i_out, lam_s, lam_o, leak_o) -> None:
+    """One step n of the leaky readout: U_out[n] into ``potential_row``, then
+    U_out[n+1] = λ_out U_out[n] + (1 − λ_out) I[n], I[n+1] = λ_s I[n] + F_out[n] (state ``u_out``, ``i_out``)."""
+    for c in range(u_out.shape[0]):
+        potential_row[c] = u_out[c]
+        u_out[c] = lam_o * u_out[c] + leak_o * i_out[c]
+        i_out[c] = lam_s * i_out[c] + input_row[c]
+
+
+@numba.njit(inline="always", **_COMPILE)
+def _readout_adjoint_step(grad_potential_row, grad_input_row, u_bar, i_bar, lam_s, lam_o, leak_o) -> None:
+    """One step n of the readout's adjoint, run backwards: ∂L/∂F_out[n] = ī[n+1] into ``grad_input_row``,
+    then ī[n] = (1 − λ_out) ū[n+1] + λ_s ī[n+1], ū[n] = ĝU[n] + λ_out ū[n+1]."""
+    for c in range(u_bar.shape[0]):
+        grad_input_row[c] = i_bar[c]
+        i_bar[c] = leak_o * u_bar[c] + lam_s * i_bar[c]
+        u_bar[c] = grad_potential_row[c] + lam_o * u_bar[c]
+
+
+@numba.njit(inline="always", **_COMPILE)
 def _block(task: int, blocks: int, size: int) -> tuple[int, int, int]:
     """Cell, first column and width of parallel task ``task`` (``blocks`` blocks per cell)."""
     start = (task % blocks) * BLOCK
@@ -265,8 +285,9 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
             for j in range(neurons):  # branch-free (selects), so that it vectorises
                 u_now = u[j]
                 u_row[j] = u_now
-                s_row[j] = one if u_now > theta else zero
-                count[j] += one if u_now > theta else zero
+                spike = one if u_now > theta else zero
+                s_row[j] = spike
+                count[j] += spike
                 u_next = lam_m * u_now + leak * i[j]
                 u[j] = zero if u_now > theta else u_next
                 i[j] = lam_s * i[j]
@@ -295,11 +316,7 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
                     w_out = readout_weight[cell, fired_at[q]]
                     for c in range(classes):
                         f_out[c] += w_out[c]
-                u_out_row = readout_potential[cell, sample, n]
-                for c in range(classes):
-                    u_out_row[c] = u_out[c]
-                    u_out[c] = lam_o * u_out[c] + leak_o * i_out[c]
-                    i_out[c] = lam_s * i_out[c] + f_out[c]
+                _readout_step(f_out, readout_potential[cell, sample, n], u_out, i_out, lam_s, lam_o, leak_o)
             if recurrent:
                 for q in range(fired):
                     v = recurrent_weight[cell, fired_at[q]]
@@ -311,7 +328,7 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
-def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, has_grad_spikes,
+def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_grad_spikes,
                           static_grad_spikes, has_grad_membrane, grad_counts, has_grad_counts,
                           recurrent_weight_t, propagates,
                           grad_readout_potential, readout_weight_t, has_readout, decay_out, grad_readout_current,
@@ -383,11 +400,9 @@ def layer_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane,
                     for j in range(neurons):
                         gs[j] += gc_row[j]
                 if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
-                    g_out, g_u_out = grad_readout_current[cell, sample, n], grad_readout_potential[cell, sample, n]
-                    for c in range(classes):
-                        g_out[c] = i_bar[c]
-                        i_bar[c] = leak_o * u_bar[c] + lam_s * i_bar[c]
-                        u_bar[c] = g_u_out[c] + lam_o * u_bar[c]
+                    g_out = grad_readout_current[cell, sample, n]
+                    _readout_adjoint_step(grad_readout_potential[cell, sample, n], g_out, u_bar, i_bar, lam_s, lam_o,
+                                          leak_o)
                     if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
                         _add_weighted_rows(gs, g_out, readout_weight_t[cell])
                 if reset:
@@ -447,11 +462,7 @@ def readout_forward_kernel(input_current, decay_syn, decay_out, membrane):
         u = np.zeros(classes, dtype=membrane.dtype)
         i = np.zeros(classes, dtype=membrane.dtype)
         for n in range(steps):
-            f_row, u_row = input_current[r, n], membrane[r, n]
-            for c in range(classes):
-                u_row[c] = u[c]
-                u[c] = lam_o * u[c] + leak * i[c]
-                i[c] = lam_s * i[c] + f_row[c]
+            _readout_step(input_current[r, n], membrane[r, n], u, i, lam_s, lam_o, leak)
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
@@ -468,8 +479,4 @@ def readout_backward_kernel(grad_membrane, decay_syn, decay_out, grad_input_curr
         u_bar = np.zeros(classes, dtype=grad_membrane.dtype)
         i_bar = np.zeros(classes, dtype=grad_membrane.dtype)
         for n in range(steps - 1, -1, -1):
-            g_row, out = grad_membrane[r, n], grad_input_current[r, n]
-            for c in range(classes):
-                out[c] = i_bar[c]
-                i_bar[c] = leak * u_bar[c] + lam_s * i_bar[c]
-                u_bar[c] = g_row[c] + lam_o * u_bar[c]
+            _readout_adjoint_step(grad_membrane[r, n], grad_input_current[r, n], u_bar, i_bar, lam_s, lam_o, leak)

@@ -30,14 +30,13 @@ def _add_counts(times, units, indptr, indices, out) -> None:
 
 
 @numba.njit(cache=True)
-def _gather_events(times, units, indptr, indices, n_units, out_indptr, out_steps, out_units, out_values) -> int:
-    """Events of the samples ``indices`` as rows sorted by (step, unit), repeated (step, unit) pairs merged into
-    one event whose value is their count; returns the number of events written (``out_*`` sized for all)."""
+def _sort_events(times, units, indptr, n_units, out_indptr, out_steps, out_units, out_values) -> int:
+    """The events of every sample as rows sorted by (step, unit), repeated (step, unit) pairs merged into one
+    event whose value is their count; returns the number of events written (``out_*`` sized for all)."""
     written = 0
     out_indptr[0] = 0
-    for row in range(indices.shape[0]):
-        sample = indices[row]
-        start, stop = indptr[sample], indptr[sample + 1]
+    for row in range(indptr.shape[0] - 1):
+        start, stop = indptr[row], indptr[row + 1]
         keys = times[start:stop] * n_units + units[start:stop]
         order = np.argsort(keys, kind="mergesort")
         last = -1
@@ -169,12 +168,11 @@ class SpikeDataset:
     def _sorted_events(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The events of every sample sorted by (step, unit), repeats merged into counts (computed once):
         (indptr, steps, units, values), the rows that :meth:`events_cells` copies."""
-        everything = np.arange(len(self), dtype=np.int64)
         indptr = np.empty(len(self) + 1, dtype=np.int64)
         steps, units = np.empty(len(self.times), dtype=np.int64), np.empty(len(self.times), dtype=np.int64)
         values = np.empty(len(self.times), dtype=np.float32)
-        n = _gather_events(self.times.numpy(), self.units.numpy(), self.indptr.numpy(), everything, self.n_units,
-                           indptr, steps, units, values)
+        n = _sort_events(self.times.numpy(), self.units.numpy(), self.indptr.numpy(), self.n_units,
+                         indptr, steps, units, values)
         return indptr, steps[:n].copy(), units[:n].copy(), values[:n].copy()
 
     def events_cells(self, batches: Sequence[Tensor | Sequence[int]]) -> InputEvents:
