@@ -199,6 +199,35 @@ def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurr
         torch.testing.assert_close(a, t.grad, rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.parametrize("use_kernel", [True, False])
+@pytest.mark.parametrize("recurrent, detach_reset", [(False, True), (False, False), (True, False)])
+def test_layer_that_keeps_no_traces_gives_the_same_readout_counts_and_gradients(recurrent, detach_reset, use_kernel):
+    """``keep_spikes``/``keep_membrane`` False (the last hidden layer in training, every layer in evaluation):
+    S and U come back as None, and U_out, the counts and every gradient (X, W, V, W_out) are bit for bit those
+    of the layer that keeps them, in float32 as in training; with no backward pass to come (no_grad) too."""
+    x, w, v, _, _ = layer_inputs(cells=2, recurrent=recurrent, seed=11)
+    x, w, v = [None if t is None else t.detach().float().requires_grad_(True) for t in (x, w, v)]
+    w_out = torch.randn(2, 6, 4, generator=torch.Generator().manual_seed(12)).requires_grad_(True)
+    up_o = torch.randn(2, 3, 40, 4, generator=torch.Generator().manual_seed(13))
+    surrogates = [Surrogate("superspike", 5.0), Surrogate("sigmoid", 20.0, "asymptotic")]
+    leaves = [t for t in (x, w, v, w_out) if t is not None]
+    results = []
+    for keep in (True, False):
+        out = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False, use_kernel=use_kernel,
+                              readout_weight=w_out, keep_spikes=keep, keep_membrane=keep)
+        assert (out.spikes is None, out.membrane is None) == (not keep, not keep)
+        loss = (out.readout * up_o).sum() + out.readout.max(dim=2).values.sum() + out.counts.square().sum()
+        results.append((out.readout.detach(), out.counts.detach(), *torch.autograd.grad(loss, leaves)))
+        with torch.no_grad():
+            quiet = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False, use_kernel=use_kernel,
+                                    readout_weight=w_out, keep_spikes=keep, keep_membrane=keep)
+        assert torch.equal(quiet.readout, out.readout) and torch.equal(quiet.counts, out.counts)
+    assert results[0][1].sum() > 20, "the check needs spikes"
+    assert results[0][-1].abs().sum() > 0, "the check needs a readout weight gradient"
+    for kept, not_kept in zip(*results):
+        assert torch.equal(kept, not_kept)
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("recurrent", [False, True])
 @pytest.mark.parametrize("shared", [False, True])

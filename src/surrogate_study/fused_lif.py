@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from . import lif_kernels
-from .cell_matmul import cell_matmul, weight_gradient
+from .cell_matmul import cell_matmul
 from .lif import LIFParameters
 from .spike_data import InputEvents
 from .surrogates import Surrogate, surrogate_derivative
@@ -340,21 +340,27 @@ class EventLIFLayer(torch.autograd.Function):
     the recurrent term gI[n+1] Vᵀ of propagating cells and the spike counts' gradient ∂L/∂ζ formed inside
     the kernel):
 
-        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k (over spikes),
-        ∂L/∂W_out,k = S_kᵀ ∂L/∂F_out,k (one GEMM),  ∂L/∂X_k = G_k W_kᵀ (one GEMM, for layers above the first).
+        ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k,  ∂L/∂W_out,k = Σ S_kᵀ ∂L/∂F_out,k
+        (both over spikes),  ∂L/∂X_k = G_k W_kᵀ (one GEMM, for layers above the first).
+
+    ``store_membrane`` False (no backward pass to come) leaves U out, ``store_spikes`` False leaves S out (the
+    backward pass takes S = Θ(U − ϑ) from U); those outputs are then empty tensors.
     """
 
     @staticmethod
     def forward(ctx, inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor],
                 readout_weight: Optional[Tensor], params: LIFParameters, surrogates: CellSurrogates,
                 differentiable_reset: tuple[bool, ...], propagate_recurrent: tuple[bool, ...],
-                events: Optional[InputEvents] = None):  # type: ignore[override]
+                events: Optional[InputEvents] = None, store_membrane: bool = True,
+                store_spikes: bool = True):  # type: ignore[override]
         cells, neurons = weight.shape[0], weight.shape[2]
         batch, steps = (events.batch, events.n_steps) if events is not None else inputs.shape[1:3]
         shape = (cells, batch, steps, neurons)
-        membrane, spikes = weight.new_empty(shape), weight.new_empty(shape)
-        store_current = any(differentiable_reset)
-        current = weight.new_empty(shape) if store_current else weight.new_empty((1, 1, 1, 1))
+        nothing = weight.new_empty((1, 1, 1, 1))
+        membrane = weight.new_empty(shape) if store_membrane else nothing
+        spikes = weight.new_empty(shape) if store_spikes else weight.new_empty((0,))
+        store_current = store_membrane and any(differentiable_reset)
+        current = weight.new_empty(shape) if store_current else nothing
         recurrent, has_readout = recurrent_weight is not None, readout_weight is not None
         v = recurrent_weight.detach() if recurrent else weight.new_empty((1, 1, 1))
         w_out = readout_weight.detach() if has_readout else weight.new_empty((1, 1, 1))
@@ -364,20 +370,25 @@ class EventLIFLayer(torch.autograd.Function):
         _numba_threads()
         ctx.events = _event_arrays(events, weight.dtype)
         lif_kernels.layer_forward_kernel(
-            inputs.detach().numpy(), *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(), has_readout,
-            store_current, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
-            membrane.numpy(), current.numpy(), spikes.numpy(), counts.numpy(), readout_potential.numpy(),
+            inputs.detach().numpy(), steps, *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(),
+            has_readout, store_current, store_membrane, store_spikes, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
+            membrane.numpy(), current.numpy(), spikes.numpy() if store_spikes else nothing.numpy(), counts.numpy(),
+            readout_potential.numpy(),
         )
-        ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes)
+        ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current)
         ctx.params, ctx.surrogates = params, surrogates
         ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
         ctx.set_materialize_grads(False)
+        if not store_membrane:
+            membrane = weight.new_empty((0,))
         return spikes, membrane, (readout_potential if has_readout else None), counts
 
     @staticmethod
     def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor],
                  grad_readout_potential: Optional[Tensor], grad_counts: Optional[Tensor]):  # type: ignore[override]
-        inputs, weight, recurrent_weight, readout_weight, membrane, current, spikes = ctx.saved_tensors
+        inputs, weight, recurrent_weight, readout_weight, membrane, current = ctx.saved_tensors
+        if membrane.dim() < 4 or membrane.shape[3] != weight.shape[2]:
+            raise RuntimeError("EventLIFLayer: backward of a forward pass run with store_membrane=False")
         params: LIFParameters = ctx.params
         cell_surrogates = ctx.surrogates.surrogates
         recurrent = recurrent_weight is not None
@@ -397,7 +408,8 @@ class EventLIFLayer(torch.autograd.Function):
         chunks = min(WEIGHT_GRADIENT_CHUNKS, batch)
         zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
         grad_current = membrane.new_empty((cells, batch, steps, neurons)) if need_inputs else dummy_t
-        grad_readout_current = (membrane.new_empty(grad_readout_potential.shape) if has_readout else dummy_t)
+        acc_out = (zeros(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
+                   else zeros(1, 1, 1, 1))
         acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
         acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
         propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
@@ -411,7 +423,7 @@ class EventLIFLayer(torch.autograd.Function):
             grad_counts.contiguous().numpy() if grad_counts is not None else dummy3.numpy(), grad_counts is not None,
             recurrent_t.numpy(), propagates,
             grad_readout_potential.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
-            params.decay_readout, grad_readout_current.numpy(),
+            params.decay_readout, acc_out.numpy(), need_readout and has_readout,
             np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
             np.array([s.beta for s in cell_surrogates], dtype=np.float64),
             np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
@@ -432,11 +444,10 @@ class EventLIFLayer(torch.autograd.Function):
             grad_recurrent = acc_v.sum(1)
         if need_readout:
             if has_readout:
-                grad_readout = weight_gradient(spikes.view(cells, batch * steps, neurons),
-                                               grad_readout_current.view(cells, batch * steps, -1))
+                grad_readout = acc_out.sum(1)
             else:
                 grad_readout = torch.zeros_like(readout_weight)
-        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None, None
+        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None, None, None, None
 
 
 def _event_arrays(events: Optional[InputEvents], dtype: torch.dtype) -> tuple:
@@ -449,11 +460,12 @@ def _event_arrays(events: Optional[InputEvents], dtype: torch.dtype) -> tuple:
 
 
 class LayerOutput(NamedTuple):
-    """What :func:`lif_layer_cells` returns: spikes S and membrane U [K, B, T, N], the readout potential
-    U_out [K, B, T, C] when a readout weight was given (else None), and the spike counts ζ = Σ_n S[n] [K, B, N]."""
+    """What :func:`lif_layer_cells` returns: spikes S and membrane U [K, B, T, N] (None when not kept), the
+    readout potential U_out [K, B, T, C] when a readout weight was given (else None), and the spike counts
+    ζ = Σ_n S[n] [K, B, N]."""
 
-    spikes: Tensor
-    membrane: Tensor
+    spikes: Optional[Tensor]
+    membrane: Optional[Tensor]
     readout: Optional[Tensor]
     counts: Tensor
 
@@ -468,6 +480,8 @@ def lif_layer_cells(
     detach_recurrent: Sequence[bool] | bool = False,
     use_kernel: bool = True,
     readout_weight: Optional[Tensor] = None,
+    keep_spikes: bool = True,
+    keep_membrane: bool = True,
 ) -> LayerOutput:
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P] (spikes or counts,
     shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N], and the
@@ -477,6 +491,9 @@ def lif_layer_cells(
     On the CPU with known surrogate shapes: :class:`EventLIFLayer` (event-driven compiled kernels, the
     readout and the counts formed in the same pass); elsewhere (CUDA, or ``use_kernel`` False) F = X W by one
     GEMM per cell, :class:`LIFTimeLoop`, S W_out by a GEMM, the readout filter and a sum over time.
+    ``keep_spikes``/``keep_membrane`` False: S/U are returned as None, and the kernels do not write them (U
+    is still formed when a backward pass needs it). A layer whose spikes feed no other layer (the readout
+    and the counts are formed inside) and an evaluation pass keep neither: that is most of the memory traffic.
     """
     cells = weight.shape[0]
     per_cell = lambda value: [value] * cells if isinstance(value, bool) else list(value)  # noqa: E731
@@ -486,16 +503,19 @@ def lif_layer_cells(
     propagate = tuple(not d for d in per_cell(detach_recurrent))
     kernel = (use_kernel and weight.device.type == "cpu" and weight.dtype in (torch.float32, torch.float64)
               and has_kernel(cell_surrogates.surrogates))
+    if kernel:
+        tensors = [t for t in (inputs, weight, recurrent_weight, readout_weight) if isinstance(t, Tensor)]
+        backward = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+        events = inputs if isinstance(inputs, InputEvents) else None
+        # with events, the kernels read them; the tensor only tells them the number of input rows
+        dense = weight.new_empty((events.cells, 1, 1, 1)) if events is not None else inputs.to(weight.dtype).contiguous()
+        spikes, membrane, readout, counts = EventLIFLayer.apply(
+            dense, weight, recurrent_weight, readout_weight, params, cell_surrogates, differentiable_reset, propagate,
+            events, keep_membrane or backward, keep_spikes)
+        return LayerOutput(spikes if keep_spikes else None, membrane if keep_membrane else None, readout, counts)
     if isinstance(inputs, InputEvents):
-        if kernel:  # the kernels read the events; the tensor only tells them the number of input rows
-            return LayerOutput(*EventLIFLayer.apply(
-                weight.new_empty((inputs.cells, 1, 1, 1)), weight, recurrent_weight, readout_weight, params,
-                cell_surrogates, differentiable_reset, propagate, inputs))
         inputs = inputs.dense(weight.dtype, weight.device)
     inputs = inputs.to(weight.dtype)
-    if kernel:
-        return LayerOutput(*EventLIFLayer.apply(inputs.contiguous(), weight, recurrent_weight, readout_weight, params,
-                                                cell_surrogates, differentiable_reset, propagate))
 
     batch, steps = inputs.shape[1:3]
     rows = inputs.transpose(1, 2).reshape(inputs.shape[0], steps * batch, -1)  # [K or 1, T·B, P]
@@ -507,4 +527,5 @@ def lif_layer_cells(
     if readout_weight is not None:
         readout_current = cell_matmul(spikes.reshape(cells, batch * steps, -1), readout_weight)
         readout = leaky_readout_sample_major(readout_current.view(cells, batch, steps, -1), params)
-    return LayerOutput(spikes, membrane, readout, spikes.sum(dim=2))
+    return LayerOutput(spikes if keep_spikes else None, membrane if keep_membrane else None, readout,
+                       spikes.sum(dim=2))

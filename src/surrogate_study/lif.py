@@ -57,16 +57,20 @@ class LIFParameters:
 
 
 class LayerTrace(NamedTuple):
-    """Spikes S[n] and membrane potentials U[n] of one layer, both [batch, time, neurons], and (when the
-    layer computed them along) its spike counts ζ = Σ_n S[n] [batch, neurons]."""
+    """Spikes S[n] and membrane potentials U[n] of one layer, both [batch, time, neurons] (None where the
+    caller asked the fused core not to keep them), and (when the layer computed them along) its spike counts
+    ζ = Σ_n S[n] [batch, neurons]."""
 
-    spikes: Tensor
-    membrane: Tensor
+    spikes: Optional[Tensor]
+    membrane: Optional[Tensor]
     counts: Optional[Tensor] = None
 
     def spike_counts(self) -> Tensor:
         """ζ [..., neurons]: the counts computed along, else the sum of the spikes over time."""
-        return self.counts if self.counts is not None else self.spikes.sum(dim=-2)
+        if self.counts is not None:
+            return self.counts
+        assert self.spikes is not None, "a trace keeps its spikes or its counts"
+        return self.spikes.sum(dim=-2)
 
 
 def lif_layer_dynamics(

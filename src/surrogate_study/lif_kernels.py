@@ -161,6 +161,17 @@ def _readout_adjoint_step(grad_potential_row, grad_input_row, u_bar, i_bar, lam_
 
 
 @numba.njit(inline="always", **_COMPILE)
+def _spiking_neurons(membrane_row, threshold, out) -> int:
+    """Write the indices j with S[j] = Θ(U[j] − ϑ) = 1 to ``out[:m]`` and return m (a compaction without
+    branches: every index is written, the position advances only when j spiked)."""
+    count = 0
+    for j in range(membrane_row.shape[0]):
+        out[count] = j
+        count += 1 if membrane_row[j] > threshold else 0
+    return count
+
+
+@numba.njit(inline="always", **_COMPILE)
 def _block(task: int, blocks: int, size: int) -> tuple[int, int, int]:
     """Cell, first column and width of parallel task ``task`` (``blocks`` blocks per cell)."""
     start = (task % blocks) * BLOCK
@@ -242,21 +253,23 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
-def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_units, event_values,
+def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, event_units, event_values,
                          weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
-                         decay_mem, decay_syn, threshold, decay_out, membrane, current, spikes, counts,
-                         readout_potential):
-    """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] and the spike counts ζ = Σ_n S[n]
+                         store_membrane, store_spikes, decay_mem, decay_syn, threshold, decay_out, membrane, current, spikes,
+                         counts, readout_potential):
+    """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] (T = ``steps``) and the spike counts ζ = Σ_n S[n]
     [K, B, N] of a LIF layer driven by inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent
     weights V [K, N, N] when ``recurrent``; when ``has_readout`` also the potential U_out [K, B, T, C] of the
     leaky readout driven by F_out[n] = S[n] W_out (W_out [K, N, C]; F_out is not stored), by the recursion
     of :func:`readout_forward_kernel`: U_out[n+1] = λ_out U_out[n] + (1 − λ_out) I_out[n],
-    I_out[n+1] = λ_s I_out[n] + F_out[n], from 0.
+    I_out[n+1] = λ_s I_out[n] + F_out[n], from 0. U is written only when ``store_membrane`` (a backward
+    pass or the caller needs it), S only when ``store_spikes`` (the backward pass takes S = Θ(U − ϑ) from
+    U; a layer whose spikes feed no other layer leaves them out).
     With ``has_events`` the inputs are events instead (``spike_data.InputEvents``: row k·B + b, or b when
     shared, sorted by (step, unit), value = spike count), and ``inputs`` only gives the number of input rows.
     The membrane update is branch-free; the neurons that spike at step n are listed by a branch-free
     compaction, and only their rows of W_out and V are added."""
-    cells, batch, steps, neurons = membrane.shape
+    cells, batch, neurons = counts.shape
     n_in = inputs.shape[3]
     classes = readout_potential.shape[3]
     shared = inputs.shape[0] == 1
@@ -273,11 +286,12 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
         u_out = np.zeros(classes, dtype=membrane.dtype)
         i_out = np.zeros(classes, dtype=membrane.dtype)
         fired_at = np.empty(neurons, dtype=np.int64)  # indices of the neurons that spike at step n
+        u_kept = np.empty(neurons, dtype=membrane.dtype)  # U[n] when it is not stored
         event, event_end = 0, 0
         if has_events:
             event, event_end = event_indptr[source * batch + sample], event_indptr[source * batch + sample + 1]
         for n in range(steps):
-            u_row, s_row = membrane[cell, sample, n], spikes[cell, sample, n]
+            u_row = membrane[cell, sample, n] if store_membrane else u_kept
             if store_current:
                 i_row = current[cell, sample, n]
                 for j in range(neurons):
@@ -285,16 +299,15 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
             for j in range(neurons):  # branch-free (selects), so that it vectorises
                 u_now = u[j]
                 u_row[j] = u_now
-                spike = one if u_now > theta else zero
-                s_row[j] = spike
-                count[j] += spike
+                count[j] += one if u_now > theta else zero
                 u_next = lam_m * u_now + leak * i[j]
                 u[j] = zero if u_now > theta else u_next
                 i[j] = lam_s * i[j]
-            fired = 0
-            for j in range(neurons):  # compaction without branches: the index is kept only when j spiked
-                fired_at[fired] = j
-                fired += 1 if u_row[j] > theta else 0
+            if store_spikes:
+                s_row = spikes[cell, sample, n]
+                for j in range(neurons):
+                    s_row[j] = one if u_row[j] > theta else zero
+            fired = _spiking_neurons(u_row, theta, fired_at)
             if has_events:
                 while event < event_end and event_steps[event] == n:
                     x, w = event_values[event], weight[cell, event_units[event]]
@@ -331,7 +344,8 @@ def layer_forward_kernel(inputs, has_events, event_indptr, event_steps, event_un
 def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_grad_spikes,
                           static_grad_spikes, has_grad_membrane, grad_counts, has_grad_counts,
                           recurrent_weight_t, propagates,
-                          grad_readout_potential, readout_weight_t, has_readout, decay_out, grad_readout_current,
+                          grad_readout_potential, readout_weight_t, has_readout, decay_out,
+                          grad_readout_weight, need_readout_weight,
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
                           inputs, has_events, event_indptr, event_steps, event_units, event_values,
                           grad_weight, need_weight, grad_recurrent, need_recurrent,
@@ -346,15 +360,14 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     ``static_grad_spikes``, plus ∂L/∂ζ (``grad_counts`` [K, B, N], the spike counts' gradient) when
     ``has_grad_counts``, plus ∂L/∂F_out[n] W_outᵀ when ``has_readout`` (W_outᵀ = ``readout_weight_t``
     [K, C, N]). ∂L/∂F_out comes from ∂L/∂U_out (``grad_readout_potential`` [K, B, T, C]) by the adjoint of the
-    readout recursion (:func:`readout_backward_kernel`), run along in the same loop over steps, and is
-    written to ``grad_readout_current`` [K, B, T, C] (for the caller's ∂L/∂W_out GEMM).
+    readout recursion (:func:`readout_backward_kernel`), run along in the same loop over steps.
 
     Weight gradients are summed on the fly over events, per cell and per chunk of samples
-    (added to ``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N]; the caller zeroes them and sums
-    the J chunks, a fixed split of the batch, so the sums do not depend on K or the threads):
-    ∂L/∂W += X[n]ᵀ G[n] over non-zero inputs X [K or 1, B, T, P] (or over the input events, as in the
-    forward kernel), ∂L/∂V += S[n]ᵀ G[n] over spikes (∂L/∂W_out is left to a GEMM: measured 3× faster
-    than a scan of the spikes here)."""
+    (added to ``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N], ``grad_readout_weight``
+    [K, J, N, C]; the caller zeroes them and sums the J chunks, a fixed split of the batch, so the sums do not
+    depend on K or the threads): ∂L/∂W += X[n]ᵀ G[n] over non-zero inputs X [K or 1, B, T, P] (or over the
+    input events, as in the forward kernel), ∂L/∂V += S[n]ᵀ G[n] and ∂L/∂W_out += S[n]ᵀ ∂L/∂F_out[n] over
+    the neurons that spiked at step n (listed once per step)."""
     cells, batch, steps, neurons = membrane.shape
     classes = grad_readout_potential.shape[3]
     chunks = grad_weight.shape[1]
@@ -377,6 +390,9 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         scale_bits = np.empty(neurons, dtype=np.int32)
         u_bar = np.empty(classes, dtype=membrane.dtype)
         i_bar = np.empty(classes, dtype=membrane.dtype)
+        g_out = np.empty(classes, dtype=membrane.dtype)  # ∂L/∂F_out[n]
+        acc_out = grad_readout_weight[cell if need_readout_weight else 0, chunk if need_readout_weight else 0]
+        fired_at = np.empty(neurons, dtype=np.int64)
         for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
             gu[:] = zero  # gU[T] = gI[T] = 0
             gi[:] = zero
@@ -399,12 +415,17 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     gc_row = grad_counts[cell, sample]
                     for j in range(neurons):
                         gs[j] += gc_row[j]
+                fired = _spiking_neurons(u_row, theta, fired_at) if need_recurrent or need_readout_weight else 0
                 if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
-                    g_out = grad_readout_current[cell, sample, n]
                     _readout_adjoint_step(grad_readout_potential[cell, sample, n], g_out, u_bar, i_bar, lam_s, lam_o,
                                           leak_o)
                     if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
                         _add_weighted_rows(gs, g_out, readout_weight_t[cell])
+                        if need_readout_weight:
+                            for q in range(fired):
+                                row = acc_out[fired_at[q]]
+                                for c in range(classes):
+                                    row[c] += g_out[c]
                 if reset:
                     i_row = current[cell, sample, n]
                     for j in range(neurons):
@@ -426,10 +447,10 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                             for j in range(neurons):
                                 acc_w[p, j] += x * gi[j]
                 if need_recurrent:  # over the neurons that spiked at step n: S[n, p] = Θ(U[n, p] − ϑ) = 1
-                    for p in range(neurons):
-                        if u_row[p] > theta:
-                            for j in range(neurons):
-                                acc_v[p, j] += gi[j]
+                    for q in range(fired):
+                        row = acc_v[fired_at[q]]
+                        for j in range(neurons):
+                            row[j] += gi[j]
                 if write_grad_current:
                     out = grad_current[cell, sample, n]
                     for j in range(neurons):

@@ -127,9 +127,10 @@ class SpikingNetwork(nn.Module):
         readout = torch.stack([leaky_readout_dynamics(current, self.params) for current in readout_current])
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
-    def _fused_forward(self, spikes_in: Tensor | InputEvents) -> NetworkOutput:
+    def _fused_forward(self, spikes_in: Tensor | InputEvents, keep_traces: bool = True) -> NetworkOutput:
         """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`); the last
-        hidden layer also forms the readout potential U_out, every layer its spike counts."""
+        hidden layer also forms the readout potential U_out, every layer its spike counts. Without
+        ``keep_traces`` the traces hold only the counts (and the spikes that feed the next layer)."""
         spikes = spikes_in.unsqueeze(0) if isinstance(spikes_in, Tensor) and spikes_in.dim() == 3 else spikes_in
         traces: list[LayerTrace] = []
         readout = None
@@ -139,19 +140,24 @@ class SpikingNetwork(nn.Module):
                 spikes, self.weights[layer], self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
                 self.detach_reset, self.detach_recurrent, readout_weight=self.readout_weight if last else None,
+                keep_spikes=keep_traces or not last, keep_membrane=keep_traces,
             )
             traces.append(LayerTrace(spikes, membrane, counts))
         assert readout is not None  # U_out [K, B, T, C], formed by the last hidden layer
         return NetworkOutput(readout.max(dim=2).values, readout, traces)
 
-    def forward(self, spikes_in: Tensor | InputEvents) -> NetworkOutput:
+    def forward(self, spikes_in: Tensor | InputEvents, keep_traces: bool = True) -> NetworkOutput:
         """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell), dense or
-        as :class:`InputEvents` (1 or K batches; read as events by the CPU kernels, densified elsewhere)."""
+        as :class:`InputEvents` (1 or K batches; read as events by the CPU kernels, densified elsewhere).
+
+        ``keep_traces`` False (training and evaluation, which read the logits, the readout and the spike
+        counts): the fused backend may return hidden traces whose spikes and membrane are None; the
+        gradients are the same."""
         if isinstance(spikes_in, InputEvents):
             weight = self.weights[0]
             if not (self.backend == "fused" and weight.device.type == "cpu"):
                 dense = spikes_in.dense(weight.dtype, weight.device)
                 spikes_in = dense[0] if spikes_in.cells == 1 else dense
         if self.backend == "fused":
-            return self._fused_forward(spikes_in)
+            return self._fused_forward(spikes_in, keep_traces)
         return self._reference_forward(spikes_in)

@@ -172,7 +172,7 @@ def evaluate(model: SpikingNetwork, data: SpikeDataset, batch_size: int, device:
     for start in range(0, len(data), batch_size):
         indices = torch.arange(start, min(start + batch_size, len(data)))
         labels = data.labels[indices].to(device)
-        output = model(data.events_cells([indices]))  # one batch shared by all cells, as events
+        output = model(data.events_cells([indices]), keep_traces=False)  # one batch shared by all cells, as events
         logits = output.logits  # [K, B, C]
         loss_sum += F.cross_entropy(logits.flatten(0, 1), labels.repeat(cells), reduction="none").view(
             cells, -1).sum(dim=1).double().cpu()
@@ -289,7 +289,7 @@ class CellTrainer:
             batches = [order[start : start + batch_size] for order in orders]
             labels = torch.stack([data.labels[b] for b in batches]).to(self.device)  # [K, B]
             inputs = data.events_cells(batches)  # K batches as events (densified on the device when not the CPU)
-            output = self.model(inputs)
+            output = self.model(inputs, keep_traces=False)  # the logits, U_out and the counts are all it reads
             cross_entropy = F.cross_entropy(output.logits.flatten(0, 1), labels.flatten(), reduction="none")
             regularization = self.regularizer([t.spike_counts() for t in output.hidden])
             losses = cross_entropy.view(cells, -1).mean(dim=1) + regularization  # [K]
