@@ -46,7 +46,7 @@ def reference(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, u
 
 
 def fused(x, w, v, up_s, up_u, surrogates, detach_reset, detach_recurrent, use_s=True, use_u=True, use_kernel=True):
-    spikes, membrane, _, _ = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, detach_recurrent, use_kernel)
+    spikes, membrane, *_ = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, detach_recurrent, use_kernel)
     return spikes, use_s * (spikes * up_s).sum() + use_u * (membrane * up_u).sum()
 
 
@@ -168,7 +168,9 @@ def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurr
     """The last layer forms the readout potential U_out (of S W_out) and the spike counts itself; a loss on
     U_out, on the counts and on a sum of the spikes over time (a gradient that is the same at every step)
     gives the reference's values and gradients for X, W, V and W_out — with the kernels and on the path
-    CUDA takes (``use_kernel=False``: GEMMs, the PyTorch time loop, the readout filter, a sum)."""
+    CUDA takes (``use_kernel=False``: GEMMs, the PyTorch time loop, the readout filter, a sum). The logits
+    max_n U_out[n] the layer forms along are ``torch.max``'s values, and a loss on them its gradient (alone,
+    and added to a loss on U_out)."""
     x, w, v, _, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=7, device=device)
     g = torch.Generator().manual_seed(8)
     w_out = torch.randn(2, 6, 4, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
@@ -177,26 +179,35 @@ def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurr
     surrogates = [Surrogate("superspike", 5.0), Surrogate("esser", 2.0, "asymptotic")]
     leaves = [t for t in (x, w, v, w_out) if t is not None]
 
-    def loss_of(spikes, membrane, readout, counts):
-        return ((readout * up_o).sum() + (counts.square() * up_c).sum() + (spikes.sum(dim=2) * up_c.flip(2)).sum()
-                + 0.1 * (membrane * up_u).sum() + readout.max(dim=2).values.sum())
+    up_p = torch.randn(2, 3, 4, generator=g, dtype=torch.float64).to(device)
 
-    spikes, membrane, readout, counts = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
-                                                        use_kernel=use_kernel, readout_weight=w_out)
-    loss_of(spikes, membrane, readout, counts).backward()
-    fast = [t.grad.clone() for t in leaves]
-    for t in leaves:
-        t.grad = None
+    def loss_of(spikes, membrane, readout, counts, logits):
+        on_traces = ((readout * up_o).sum() + (counts.square() * up_c).sum() + (spikes.sum(dim=2) * up_c.flip(2)).sum()
+                     + 0.1 * (membrane * up_u).sum())
+        return [on_traces + (logits * up_p).sum(), (logits * up_p).sum()]
+
+    def gradients(loss):
+        return torch.autograd.grad(loss, leaves, retain_graph=True)
+
+    spikes, membrane, readout, counts, logits = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
+                                                                use_kernel=use_kernel, readout_weight=w_out)
+    fast = [gradients(loss) for loss in loss_of(spikes, membrane, readout, counts, logits)]
     traces = [lif_layer_dynamics(x[0] @ w[k] if x.shape[0] == 1 else x[k] @ w[k], PARAMS, surrogates[k],
                                  None if v is None else v[k], detach_reset, False) for k in range(2)]
     ref_spikes = torch.stack([t.spikes for t in traces])
     ref_readout = torch.stack([leaky_readout_dynamics(f, PARAMS) for f in ref_spikes @ w_out.unsqueeze(1)])
-    loss_of(ref_spikes, torch.stack([t.membrane for t in traces]), ref_readout, ref_spikes.sum(dim=2)).backward()
+    ref_logits = ref_readout.max(dim=2).values
+    ref = [gradients(loss) for loss in loss_of(ref_spikes, torch.stack([t.membrane for t in traces]), ref_readout,
+                                               ref_spikes.sum(dim=2), ref_logits)]
     assert ref_spikes.sum() > 20 and torch.equal(spikes.detach(), ref_spikes.detach())
     assert torch.equal(counts.detach(), ref_spikes.detach().sum(dim=2))
     torch.testing.assert_close(readout.detach(), ref_readout.detach(), rtol=1e-9, atol=1e-10)
-    for a, t in zip(fast, leaves):
-        torch.testing.assert_close(a, t.grad, rtol=1e-9, atol=1e-10)
+    assert torch.equal(logits.detach(), readout.detach().max(dim=2).values)
+    assert (ref_readout.detach().argmax(dim=2) > 2).any(), "the check needs logits reached after the first steps"
+    for fast_grads, ref_grads in zip(fast, ref):
+        for a, b in zip(fast_grads, ref_grads):
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+    assert fast[1][-1].abs().sum() > 0, "the logits' gradient reaches W_out"
 
 
 @pytest.mark.parametrize("use_kernel", [True, False])
@@ -216,12 +227,13 @@ def test_layer_that_keeps_no_traces_gives_the_same_readout_counts_and_gradients(
         out = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False, use_kernel=use_kernel,
                               readout_weight=w_out, keep_spikes=keep, keep_membrane=keep)
         assert (out.spikes is None, out.membrane is None) == (not keep, not keep)
-        loss = (out.readout * up_o).sum() + out.readout.max(dim=2).values.sum() + out.counts.square().sum()
-        results.append((out.readout.detach(), out.counts.detach(), *torch.autograd.grad(loss, leaves)))
+        loss = (out.readout * up_o).sum() + out.peak.sum() + out.counts.square().sum()
+        results.append((out.readout.detach(), out.counts.detach(), out.peak.detach(), *torch.autograd.grad(loss, leaves)))
         with torch.no_grad():
             quiet = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False, use_kernel=use_kernel,
                                     readout_weight=w_out, keep_spikes=keep, keep_membrane=keep)
         assert torch.equal(quiet.readout, out.readout) and torch.equal(quiet.counts, out.counts)
+        assert torch.equal(quiet.peak, out.peak)
     assert results[0][1].sum() > 20, "the check needs spikes"
     assert results[0][-1].abs().sum() > 0, "the check needs a readout weight gradient"
     for kept, not_kept in zip(*results):
@@ -249,13 +261,13 @@ def test_input_events_give_exactly_the_dense_inputs_results(dtype, recurrent, sh
     w_out = torch.randn(3, 9, 3, dtype=dtype).requires_grad_(True)
     results = []
     for inputs in (events, dense):
-        spikes, membrane, readout, counts = lif_layer_cells(
+        spikes, membrane, readout, counts, logits = lif_layer_cells(
             inputs, w, PARAMS, [Surrogate("superspike", 10.0)], v, [False, True, False], [False, True, False],
             readout_weight=w_out)
         loss = ((spikes * torch.linspace(0, 1, 9, dtype=dtype)).sum() + (readout**2).sum() + 0.1 * membrane.sum()
-                + counts.square().sum())
+                + counts.square().sum() + logits.sum())
         leaves = [t for t in (w, v, w_out) if t is not None]
-        results.append((spikes, membrane, readout, counts, *torch.autograd.grad(loss, leaves)))
+        results.append((spikes, membrane, readout, counts, logits, *torch.autograd.grad(loss, leaves)))
     assert results[0][0].sum() > 50
     for from_events, from_dense in zip(*results):
         assert torch.equal(from_events, from_dense)
@@ -281,3 +293,28 @@ def test_vectorised_float32_exp_is_within_one_ulp_of_exp():
     assert np.max(np.abs(run(z) - exact) / ulp) <= 1.0
     special = run(np.array([np.nan, cutoff - 1e-3, -1000.0, -np.inf, 0.0], np.float32))
     assert np.isnan(special[0]) and list(special[1:]) == [0.0, 0.0, 0.0, 1.0]
+
+
+def test_logits_are_the_first_maximum_over_time_and_a_nan_wins_as_in_torch_max():
+    """``lif_kernels._track_peak`` (the kernels' logits max_n U_out[n]) against ``torch.max`` over time:
+    equal values with ties (the first step), and a NaN, once reached, is the maximum (divergence stays visible)."""
+    import numba
+
+    from surrogate_study import lif_kernels
+
+    @numba.njit
+    def run(potential):
+        peak = np.empty(potential.shape[1], potential.dtype)
+        step = np.empty(potential.shape[1], np.int64)
+        for n in range(potential.shape[0]):
+            lif_kernels._track_peak(potential[n], n, peak, step)
+        return peak, step
+
+    nan = np.nan
+    potential = np.array([[0.0, 0.0, 1.0, -1.0, 0.0], [0.0, 2.0, nan, -2.0, 0.0], [0.0, 2.0, 3.0, -0.5, nan],
+                          [nan, 1.0, 5.0, -0.5, 7.0]], dtype=np.float32)
+    peak, step = run(potential)
+    expected = torch.from_numpy(potential).max(dim=0)
+    assert torch.equal(torch.from_numpy(peak).isnan(), expected.values.isnan())
+    assert torch.equal(torch.from_numpy(peak).nan_to_num(), expected.values.nan_to_num())
+    assert step.tolist() == expected.indices.tolist() == [3, 1, 1, 2, 2]

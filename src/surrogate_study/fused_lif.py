@@ -331,7 +331,7 @@ def _numba_threads() -> None:
 class EventLIFLayer(torch.autograd.Function):
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V,
     (given W_out [K, N, C]) the potential U_out [K, B, T, C] of the leaky readout driven by F_out = S W_out
-    (else None), and the spike counts ζ [K, B, N].
+    (else None), the spike counts ζ [K, B, N] and (given W_out) the logits max_n U_out[n] [K, B, C] (else None).
 
     The compiled kernels of :mod:`surrogate_study.lif_kernels` (``layer_*``): input current from the
     non-zero inputs only, recurrent and readout current from the spikes only. Backward, with
@@ -366,6 +366,8 @@ class EventLIFLayer(torch.autograd.Function):
         w_out = readout_weight.detach() if has_readout else weight.new_empty((1, 1, 1))
         readout_potential = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
                              else weight.new_empty((1, 1, 1, 1)))
+        peak = weight.new_empty((cells, batch, w_out.shape[2]) if has_readout else (1, 1, 1))
+        peak_step = torch.empty(peak.shape, dtype=torch.int64)
         counts = weight.new_empty((cells, batch, neurons))
         _numba_threads()
         ctx.events = _event_arrays(events, weight.dtype)
@@ -373,26 +375,27 @@ class EventLIFLayer(torch.autograd.Function):
             inputs.detach().numpy(), steps, *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(),
             has_readout, store_current, store_membrane, store_spikes, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
             membrane.numpy(), current.numpy(), spikes.numpy() if store_spikes else nothing.numpy(), counts.numpy(),
-            readout_potential.numpy(),
+            readout_potential.numpy(), peak.numpy(), peak_step.numpy(),
         )
-        ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current)
+        ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step)
         ctx.params, ctx.surrogates = params, surrogates
         ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
         ctx.set_materialize_grads(False)
         if not store_membrane:
             membrane = weight.new_empty((0,))
-        return spikes, membrane, (readout_potential if has_readout else None), counts
+        return spikes, membrane, (readout_potential if has_readout else None), counts, (peak if has_readout else None)
 
     @staticmethod
     def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor],
-                 grad_readout_potential: Optional[Tensor], grad_counts: Optional[Tensor]):  # type: ignore[override]
-        inputs, weight, recurrent_weight, readout_weight, membrane, current = ctx.saved_tensors
+                 grad_readout_potential: Optional[Tensor], grad_counts: Optional[Tensor],
+                 grad_peak: Optional[Tensor]):  # type: ignore[override]
+        inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step = ctx.saved_tensors
         if membrane.dim() < 4 or membrane.shape[3] != weight.shape[2]:
             raise RuntimeError("EventLIFLayer: backward of a forward pass run with store_membrane=False")
         params: LIFParameters = ctx.params
         cell_surrogates = ctx.surrogates.surrogates
         recurrent = recurrent_weight is not None
-        has_readout = readout_weight is not None and grad_readout_potential is not None
+        has_readout = readout_weight is not None and (grad_readout_potential is not None or grad_peak is not None)
         dummy = np.zeros((1, 1, 1, 1), dtype=membrane.numpy().dtype)
         dummy3 = membrane.new_empty((1, 1, 1))
         dummy_t = membrane.new_empty((1, 1, 1, 1))
@@ -422,7 +425,10 @@ class EventLIFLayer(torch.autograd.Function):
             grad_spikes is not None, static, grad_membrane is not None,
             grad_counts.contiguous().numpy() if grad_counts is not None else dummy3.numpy(), grad_counts is not None,
             recurrent_t.numpy(), propagates,
-            grad_readout_potential.contiguous().numpy() if has_readout else dummy, readout_t.numpy(), has_readout,
+            grad_readout_potential.contiguous().numpy() if grad_readout_potential is not None else dummy,
+            grad_readout_potential is not None,
+            grad_peak.contiguous().numpy() if grad_peak is not None else dummy3.numpy(), grad_peak is not None,
+            peak_step.numpy(), readout_t.numpy(), has_readout,
             params.decay_readout, acc_out.numpy(), need_readout and has_readout,
             np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
             np.array([s.beta for s in cell_surrogates], dtype=np.float64),
@@ -461,13 +467,15 @@ def _event_arrays(events: Optional[InputEvents], dtype: torch.dtype) -> tuple:
 
 class LayerOutput(NamedTuple):
     """What :func:`lif_layer_cells` returns: spikes S and membrane U [K, B, T, N] (None when not kept), the
-    readout potential U_out [K, B, T, C] when a readout weight was given (else None), and the spike counts
-    ζ = Σ_n S[n] [K, B, N]."""
+    readout potential U_out [K, B, T, C] when a readout weight was given (else None), the spike counts
+    ζ = Σ_n S[n] [K, B, N], and with U_out the logits max_n U_out[n] [K, B, C] (``torch.max`` over time: its
+    values and gradient)."""
 
     spikes: Optional[Tensor]
     membrane: Optional[Tensor]
     readout: Optional[Tensor]
     counts: Tensor
+    peak: Optional[Tensor] = None
 
 
 def lif_layer_cells(
@@ -509,10 +517,10 @@ def lif_layer_cells(
         events = inputs if isinstance(inputs, InputEvents) else None
         # with events, the kernels read them; the tensor only tells them the number of input rows
         dense = weight.new_empty((events.cells, 1, 1, 1)) if events is not None else inputs.to(weight.dtype).contiguous()
-        spikes, membrane, readout, counts = EventLIFLayer.apply(
+        spikes, membrane, readout, counts, peak = EventLIFLayer.apply(
             dense, weight, recurrent_weight, readout_weight, params, cell_surrogates, differentiable_reset, propagate,
             events, keep_membrane or backward, keep_spikes)
-        return LayerOutput(spikes if keep_spikes else None, membrane if keep_membrane else None, readout, counts)
+        return LayerOutput(spikes if keep_spikes else None, membrane if keep_membrane else None, readout, counts, peak)
     if isinstance(inputs, InputEvents):
         inputs = inputs.dense(weight.dtype, weight.device)
     inputs = inputs.to(weight.dtype)
@@ -528,4 +536,4 @@ def lif_layer_cells(
         readout_current = cell_matmul(spikes.reshape(cells, batch * steps, -1), readout_weight)
         readout = leaky_readout_sample_major(readout_current.view(cells, batch, steps, -1), params)
     return LayerOutput(spikes if keep_spikes else None, membrane if keep_membrane else None, readout,
-                       spikes.sum(dim=2))
+                       spikes.sum(dim=2), None if readout is None else readout.max(dim=2).values)

@@ -151,6 +151,17 @@ def _readout_step(input_row, potential_row, u_out, i_out, lam_s, lam_o, leak_o) 
 
 
 @numba.njit(inline="always", **_COMPILE)
+def _track_peak(potential_row, step: int, peak, peak_step) -> None:
+    """The running maximum over time of U_out[n] per class, and its first step (as ``torch.max`` over the
+    time dimension: the first maximum; a NaN, once seen, is the maximum)."""
+    for c in range(potential_row.shape[0]):
+        value, best = potential_row[c], peak[c]
+        if step == 0 or value > best or (value != value and best == best):
+            peak[c] = value
+            peak_step[c] = step
+
+
+@numba.njit(inline="always", **_COMPILE)
 def _readout_adjoint_step(grad_potential_row, grad_input_row, u_bar, i_bar, lam_s, lam_o, leak_o) -> None:
     """One step n of the readout's adjoint, run backwards: ∂L/∂F_out[n] = ī[n+1] into ``grad_input_row``,
     then ī[n] = (1 − λ_out) ū[n+1] + λ_s ī[n+1], ū[n] = ĝU[n] + λ_out ū[n+1]."""
@@ -256,13 +267,14 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
 def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, event_units, event_values,
                          weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
                          store_membrane, store_spikes, decay_mem, decay_syn, threshold, decay_out, membrane, current, spikes,
-                         counts, readout_potential):
+                         counts, readout_potential, peak, peak_step):
     """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] (T = ``steps``) and the spike counts ζ = Σ_n S[n]
     [K, B, N] of a LIF layer driven by inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent
     weights V [K, N, N] when ``recurrent``; when ``has_readout`` also the potential U_out [K, B, T, C] of the
     leaky readout driven by F_out[n] = S[n] W_out (W_out [K, N, C]; F_out is not stored), by the recursion
     of :func:`readout_forward_kernel`: U_out[n+1] = λ_out U_out[n] + (1 − λ_out) I_out[n],
-    I_out[n+1] = λ_s I_out[n] + F_out[n], from 0. U is written only when ``store_membrane`` (a backward
+    I_out[n+1] = λ_s I_out[n] + F_out[n], from 0, and the logits max_n U_out[n] (``peak`` [K, B, C]) with the
+    step at which each is reached (``peak_step``). U is written only when ``store_membrane`` (a backward
     pass or the caller needs it), S only when ``store_spikes`` (the backward pass takes S = Θ(U − ϑ) from
     U; a layer whose spikes feed no other layer leaves them out).
     With ``has_events`` the inputs are events instead (``spike_data.InputEvents``: row k·B + b, or b when
@@ -329,7 +341,9 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
                     w_out = readout_weight[cell, fired_at[q]]
                     for c in range(classes):
                         f_out[c] += w_out[c]
-                _readout_step(f_out, readout_potential[cell, sample, n], u_out, i_out, lam_s, lam_o, leak_o)
+                potential_row = readout_potential[cell, sample, n]
+                _readout_step(f_out, potential_row, u_out, i_out, lam_s, lam_o, leak_o)
+                _track_peak(potential_row, n, peak[cell, sample], peak_step[cell, sample])
             if recurrent:
                 for q in range(fired):
                     v = recurrent_weight[cell, fired_at[q]]
@@ -344,7 +358,8 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
 def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_grad_spikes,
                           static_grad_spikes, has_grad_membrane, grad_counts, has_grad_counts,
                           recurrent_weight_t, propagates,
-                          grad_readout_potential, readout_weight_t, has_readout, decay_out,
+                          grad_readout_potential, has_grad_readout_potential, grad_peak, has_grad_peak, peak_step,
+                          readout_weight_t, has_readout, decay_out,
                           grad_readout_weight, need_readout_weight,
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
                           inputs, has_events, event_indptr, event_steps, event_units, event_values,
@@ -359,8 +374,10 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
     ``static_grad_spikes``, plus ∂L/∂ζ (``grad_counts`` [K, B, N], the spike counts' gradient) when
     ``has_grad_counts``, plus ∂L/∂F_out[n] W_outᵀ when ``has_readout`` (W_outᵀ = ``readout_weight_t``
-    [K, C, N]). ∂L/∂F_out comes from ∂L/∂U_out (``grad_readout_potential`` [K, B, T, C]) by the adjoint of the
-    readout recursion (:func:`readout_backward_kernel`), run along in the same loop over steps.
+    [K, C, N]). ∂L/∂F_out comes from ĝU_out[n] by the adjoint of the readout recursion
+    (:func:`readout_backward_kernel`), run along in the same loop over steps; ĝU_out[n] is
+    ``grad_readout_potential`` [K, B, T, C] (when ``has_grad_readout_potential``) plus, at the step
+    ``peak_step`` [K, B, C] of each logit, the logits' gradient ``grad_peak`` [K, B, C] (when ``has_grad_peak``).
 
     Weight gradients are summed on the fly over events, per cell and per chunk of samples
     (added to ``grad_weight`` [K, J, P, N], ``grad_recurrent`` [K, J, N, N], ``grad_readout_weight``
@@ -369,7 +386,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     input events, as in the forward kernel), ∂L/∂V += S[n]ᵀ G[n] and ∂L/∂W_out += S[n]ᵀ ∂L/∂F_out[n] over
     the neurons that spiked at step n (listed once per step)."""
     cells, batch, steps, neurons = membrane.shape
-    classes = grad_readout_potential.shape[3]
+    classes = readout_weight_t.shape[1]
     chunks = grad_weight.shape[1]
     n_in = inputs.shape[3]
     shared = inputs.shape[0] == 1
@@ -391,6 +408,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         u_bar = np.empty(classes, dtype=membrane.dtype)
         i_bar = np.empty(classes, dtype=membrane.dtype)
         g_out = np.empty(classes, dtype=membrane.dtype)  # ∂L/∂F_out[n]
+        g_pot = np.empty(classes, dtype=membrane.dtype)  # ĝU_out[n]
         acc_out = grad_readout_weight[cell if need_readout_weight else 0, chunk if need_readout_weight else 0]
         fired_at = np.empty(neurons, dtype=np.int64)
         for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
@@ -417,8 +435,15 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                         gs[j] += gc_row[j]
                 fired = _spiking_neurons(u_row, theta, fired_at) if need_recurrent or need_readout_weight else 0
                 if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
-                    _readout_adjoint_step(grad_readout_potential[cell, sample, n], g_out, u_bar, i_bar, lam_s, lam_o,
-                                          leak_o)
+                    if has_grad_readout_potential:
+                        g_pot[:] = grad_readout_potential[cell, sample, n]
+                    else:
+                        g_pot[:] = zero
+                    if has_grad_peak:
+                        for c in range(classes):
+                            if peak_step[cell, sample, c] == n:
+                                g_pot[c] += grad_peak[cell, sample, c]
+                    _readout_adjoint_step(g_pot, g_out, u_bar, i_bar, lam_s, lam_o, leak_o)
                     if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
                         _add_weighted_rows(gs, g_out, readout_weight_t[cell])
                         if need_readout_weight:

@@ -133,18 +133,18 @@ class SpikingNetwork(nn.Module):
         ``keep_traces`` the traces hold only the counts (and the spikes that feed the next layer)."""
         spikes = spikes_in.unsqueeze(0) if isinstance(spikes_in, Tensor) and spikes_in.dim() == 3 else spikes_in
         traces: list[LayerTrace] = []
-        readout = None
+        readout = logits = None
         for layer in range(self.n_hidden_layers):
             last = layer + 1 == self.n_hidden_layers
-            spikes, membrane, readout, counts = lif_layer_cells(
+            spikes, membrane, readout, counts, logits = lif_layer_cells(
                 spikes, self.weights[layer], self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
                 self.detach_reset, self.detach_recurrent, readout_weight=self.readout_weight if last else None,
                 keep_spikes=keep_traces or not last, keep_membrane=keep_traces,
             )
             traces.append(LayerTrace(spikes, membrane, counts))
-        assert readout is not None  # U_out [K, B, T, C], formed by the last hidden layer
-        return NetworkOutput(readout.max(dim=2).values, readout, traces)
+        assert readout is not None and logits is not None  # U_out [K, B, T, C] and max_n U_out[n], of the last layer
+        return NetworkOutput(logits, readout, traces)
 
     def forward(self, spikes_in: Tensor | InputEvents, keep_traces: bool = True) -> NetworkOutput:
         """Run all cells on input spikes [B, T, n_in] (shared) or [K, B, T, n_in] (one batch per cell), dense or
