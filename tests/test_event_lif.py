@@ -318,3 +318,18 @@ def test_logits_are_the_first_maximum_over_time_and_a_nan_wins_as_in_torch_max()
     assert torch.equal(torch.from_numpy(peak).isnan(), expected.values.isnan())
     assert torch.equal(torch.from_numpy(peak).nan_to_num(), expected.values.nan_to_num())
     assert step.tolist() == expected.indices.tolist() == [3, 1, 1, 2, 2]
+
+
+def test_backward_of_a_layer_run_without_its_membrane_is_refused():
+    """EventLIFLayer called directly with store_membrane=False keeps no U: its backward raises (also for a
+    layer of one neuron, whose placeholder has the membrane's last size)."""
+    from surrogate_study.fused_lif import CellSurrogates, EventLIFLayer
+
+    x = (torch.rand(1, 2, 10, 3, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    w = torch.full((1, 3, 1), 2.0, requires_grad=True)
+    w_out = torch.ones(1, 1, 2, requires_grad=True)
+    outputs = EventLIFLayer.apply(x, w, None, w_out, PARAMS, CellSurrogates((Surrogate("superspike", 10.0),)),
+                                  (False,), (False,), None, False, True)
+    assert outputs[1].numel() == 0  # no membrane came back
+    with pytest.raises(RuntimeError, match="store_membrane=False"):
+        outputs[4].sum().backward()

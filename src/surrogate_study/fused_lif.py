@@ -378,7 +378,7 @@ class EventLIFLayer(torch.autograd.Function):
             readout_potential.numpy(), peak.numpy(), peak_step.numpy(),
         )
         ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step)
-        ctx.params, ctx.surrogates = params, surrogates
+        ctx.params, ctx.surrogates, ctx.stored_membrane = params, surrogates, store_membrane
         ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
         ctx.set_materialize_grads(False)
         if not store_membrane:
@@ -390,7 +390,7 @@ class EventLIFLayer(torch.autograd.Function):
                  grad_readout_potential: Optional[Tensor], grad_counts: Optional[Tensor],
                  grad_peak: Optional[Tensor]):  # type: ignore[override]
         inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step = ctx.saved_tensors
-        if membrane.dim() < 4 or membrane.shape[3] != weight.shape[2]:
+        if not ctx.stored_membrane:
             raise RuntimeError("EventLIFLayer: backward of a forward pass run with store_membrane=False")
         params: LIFParameters = ctx.params
         cell_surrogates = ctx.surrogates.surrogates

@@ -445,7 +445,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     gc_row = grad_counts[cell, sample]
                     for j in range(neurons):
                         gs[j] += gc_row[j]
-                fired = _spiking_neurons(u_row, theta, fired_at) if need_recurrent or need_readout_weight else 0
+                # the neurons that spiked at step n, listed only when a weight gradient sums over them
+                fired = _spiking_neurons(u_row, theta, fired_at) if need_recurrent else -1
                 if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
                     if has_grad_readout_potential:
                         g_pot[:] = grad_readout_potential[cell, sample, n]
@@ -459,6 +460,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
                         _add_weighted_rows(gs, g_out, readout_weight_t[cell])
                         if need_readout_weight:
+                            if fired < 0:
+                                fired = _spiking_neurons(u_row, theta, fired_at)
                             for q in range(fired):
                                 row = acc_out[fired_at[q]]
                                 for c in range(classes):
