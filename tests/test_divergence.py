@@ -83,3 +83,19 @@ def test_one_non_finite_cell_diverges_alone(way, alone, tmp_path, monkeypatch):
             assert together[k][key] == pytest.approx(reference[key], rel=1e-5), (k, key)
         assert together[k]["mean_spikes_per_neuron"] == pytest.approx(reference["mean_spikes_per_neuron"], rel=1e-5)
     assert not any(d.joinpath(training.CHECKPOINT_NAME).exists() for d in dirs)
+
+
+def test_finite_cells_flags_exactly_the_cells_with_a_non_finite_loss_or_readout_potential():
+    """The divergence check equals isfinite(loss) & isfinite(U_out).all() per cell, including a −inf potential
+    under a finite loss and huge but finite potentials (which must not count as diverged)."""
+    from surrogate_study.training import finite_cells
+
+    readout = torch.zeros(6, 3, 4, 2)
+    readout[1, 2, 3, 1] = float("nan")
+    readout[2, 0, 1, 0] = -float("inf")
+    readout[3, 1, 0, 1] = float("inf")
+    readout[4] = 3e38  # finite, near float32's maximum
+    readout[4, 0, 0, 0] = -3e38
+    losses = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.5, float("nan")])
+    expected = torch.isfinite(losses) & torch.isfinite(readout).flatten(1).all(dim=1)
+    assert finite_cells(losses, readout).tolist() == expected.tolist() == [True, False, False, False, True, False]

@@ -22,6 +22,7 @@ import math
 
 import numba
 import numpy as np
+from numba.extending import overload
 
 # numba's default OpenMP thread pool keeps its workers spinning after every parallel kernel; they then
 # compete with PyTorch's own threads for the cores (measured: loss and Adam 5–10× slower between the
@@ -39,12 +40,21 @@ KERNEL_SHAPES: dict[str, int] = {"superspike": 0, "sigmoid": 1, "esser": 2, "con
 BLOCK = 1024  # neurons per block: contiguous runs in memory for every time step
 
 
-@numba.njit(inline="always", **_COMPILE)
 def _as(value: float, like: np.ndarray):
-    """``value`` in the dtype of ``like``: float32 arrays are then computed on in float32 (SIMD)."""
-    box = np.empty(1, dtype=like.dtype)
-    box[0] = value
-    return box[0]
+    """``value`` in the dtype of ``like``: float32 arrays are then computed on in float32 (SIMD). In compiled
+    code a cast (the overload below), so that it costs nothing inside a loop (an earlier version boxed the value
+    in a one-element array: a heap allocation per call, ~30 ns, three per σ′ row)."""
+    return like.dtype.type(value)
+
+
+@overload(_as, inline="always")
+def _as_compiled(value, like):
+    dtype = like.dtype
+
+    def cast(value, like):
+        return dtype(value)
+
+    return cast
 
 
 #: Below this argument the vectorised float32 exp returns 0 (e⁻⁶⁴ ≈ 1.6e−28): smaller values only make
