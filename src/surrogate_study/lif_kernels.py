@@ -182,6 +182,15 @@ def _readout_adjoint_step(grad_potential_row, grad_input_row, u_bar, i_bar, lam_
 
 
 @numba.njit(inline="always", **_COMPILE)
+def _any_above(row, threshold) -> bool:
+    """Whether some row[j] > threshold (an OR over the whole row, no early exit: it vectorises)."""
+    found = False
+    for j in range(row.shape[0]):
+        found |= row[j] > threshold
+    return found
+
+
+@numba.njit(inline="always", **_COMPILE)
 def _spiking_neurons(membrane_row, threshold, out) -> int:
     """Write the indices j with S[j] = Θ(U[j] − ϑ) = 1 to ``out[:m]`` and return m (a compaction without
     branches: every index is written, the position advances only when j spiked)."""
@@ -331,8 +340,10 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
                 i_row = current[cell, sample, n]
                 for j in range(neurons):
                     i_row[j] = i[j]
+            spiking = 0  # how many neurons spike at step n (an integer sum: it vectorises with the loop)
             for j in range(neurons):  # branch-free (selects), so that it vectorises
                 u_now = u[j]
+                spiking += 1 if u_now > theta else 0
                 u_row[j] = u_now
                 count[j] += one if u_now > theta else zero
                 u_next = lam_m * u_now + leak * i[j]
@@ -342,7 +353,8 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
                 s_row = spikes[cell, sample, n]
                 for j in range(neurons):
                     s_row[j] = one if u_row[j] > theta else zero
-            fired = _spiking_neurons(u_row, theta, fired_at) if has_readout or recurrent else 0
+            # listed only at steps with a spike (most steps of a sparse layer have none: the listing is ~40 ns a step)
+            fired = _spiking_neurons(u_row, theta, fired_at) if (has_readout or recurrent) and spiking > 0 else 0
             if has_events:
                 while event < event_end and event_steps[event] == n:
                     x, w = event_values[event], weight[cell, event_units[event]]
@@ -470,8 +482,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
                         _add_weighted_rows(gs, g_out, readout_weight_t[cell])
                         if need_readout_weight:
-                            if fired < 0:
-                                fired = _spiking_neurons(u_row, theta, fired_at)
+                            if fired < 0:  # listed only when some neuron spiked (a vector test first)
+                                fired = _spiking_neurons(u_row, theta, fired_at) if _any_above(u_row, theta) else 0
                             for q in range(fired):
                                 row = acc_out[fired_at[q]]
                                 for c in range(classes):
