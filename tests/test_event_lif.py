@@ -320,6 +320,47 @@ def test_logits_are_the_first_maximum_over_time_and_a_nan_wins_as_in_torch_max()
     assert step.tolist() == expected.indices.tolist() == [3, 1, 1, 2, 2]
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("detach_reset", [True, False])
+@pytest.mark.parametrize("as_events", [True, False])
+def test_membrane_recomputed_in_the_backward_gives_the_stored_membranes_gradients(dtype, detach_reset, as_events):
+    """EventLIFLayer with ``recompute_membrane`` (its backward forms U, and I, again per sample from X and W): the
+    gradients of W and W_out (and of dense X) are bit for bit those of the pass that stored U, for input events
+    and dense inputs, with detached and differentiable reset, float32 and float64."""
+    from surrogate_study.fused_lif import CellSurrogates, EventLIFLayer
+    from surrogate_study.spike_data import SpikeDataset
+
+    g = np.random.default_rng(21)
+    counts = g.integers(5, 40, size=30)
+    data = SpikeDataset.from_event_arrays(g.integers(0, 60, counts.sum()), g.integers(0, 15, counts.sum()), counts,
+                                          g.integers(0, 3, 30), 60, 15, 3)
+    batches = [torch.as_tensor(g.permutation(30)[:9]) for _ in range(3)]
+    inputs = data.events_cells(batches) if as_events else data.dense_cells(batches).to(dtype).requires_grad_(True)
+    torch.manual_seed(3)
+    w = (torch.randn(3, 15, 11, dtype=dtype) * 1.5 + 0.3).requires_grad_(True)
+    w_out = torch.randn(3, 11, 4, dtype=dtype).requires_grad_(True)
+    surrogates = [Surrogate("superspike", 10.0), Surrogate("sigmoid", 100.0, "asymptotic"), Surrogate("esser", 1.0)]
+    leaves = [w, w_out] if as_events else [inputs, w, w_out]
+    cell_surrogates = CellSurrogates(tuple(surrogates))
+    events = inputs if as_events else None
+    placeholder = w.new_empty((3, 1, 1, 1)) if as_events else inputs
+    results = []
+    for recompute in (False, True):
+        _, _, readout, counts, peak = EventLIFLayer.apply(placeholder, w, None, w_out, PARAMS, cell_surrogates,
+                                                          (not detach_reset,) * 3, (False,) * 3, events,
+                                                          not recompute, False, recompute)
+        loss = (readout**2).sum() + peak.sum() + 0.1 * counts.square().sum()
+        results.append((counts.detach(), *torch.autograd.grad(loss, leaves)))
+    assert results[0][0].sum() > 100, "the check needs spikes"
+    for stored, recomputed in zip(*results):
+        assert stored.abs().sum() > 0
+        assert torch.equal(stored, recomputed)
+    # training passes take this path for layers on input events (their U is not kept), not for dense inputs
+    out = lif_layer_cells(inputs, w, PARAMS, surrogates, None, detach_reset, False, readout_weight=w_out,
+                          keep_spikes=False, keep_membrane=False)
+    assert out.counts.grad_fn.recompute_membrane == as_events
+
+
 def test_backward_of_a_layer_run_without_its_membrane_is_refused():
     """EventLIFLayer called directly with store_membrane=False keeps no U: its backward raises (also for a
     layer of one neuron, whose placeholder has the membrane's last size)."""
@@ -333,3 +374,6 @@ def test_backward_of_a_layer_run_without_its_membrane_is_refused():
     assert outputs[1].numel() == 0  # no membrane came back
     with pytest.raises(RuntimeError, match="store_membrane=False"):
         outputs[4].sum().backward()
+    with pytest.raises(ValueError, match="recompute_membrane needs store_membrane=False"):
+        EventLIFLayer.apply(x, w, None, w_out, PARAMS, CellSurrogates((Surrogate("superspike", 10.0),)),
+                            (False,), (False,), None, True, True, True)

@@ -214,6 +214,46 @@ def _nonzero_entries(row, out) -> int:
 
 
 @numba.njit(inline="always", **_COMPILE)
+def _recompute_membrane(sample_inputs, has_events, event_indptr, event_steps, event_units, event_values, row,
+                        weight, store_current, lam_m, lam_s, leak, theta, u, i, membrane, current, active_at) -> None:
+    """U[n] (and I[n] when ``store_current``) of one sample of a feed-forward layer into ``membrane``
+    (``current``) [T, N]: the recursion of :func:`layer_forward_kernel`, operation for operation,
+    U[n+1] = (λ_m U[n] + (1 − λ_m) I[n]) (1 − S[n]), I[n+1] = λ_s I[n] + Σ_{p: X[n,p] ≠ 0} X[n,p] W[p],
+    from the events of input row ``row`` (``has_events``) or from the dense inputs X [T, P] of the sample."""
+    zero = _as(0.0, membrane)
+    for j in range(u.shape[0]):
+        u[j] = zero
+        i[j] = zero
+    event, event_end = 0, 0
+    if has_events:
+        event, event_end = event_indptr[row], event_indptr[row + 1]
+    for n in range(membrane.shape[0]):
+        u_row = membrane[n]
+        if store_current:
+            i_row = current[n]
+            for j in range(u.shape[0]):
+                i_row[j] = i[j]
+        for j in range(u.shape[0]):
+            u_now = u[j]
+            u_row[j] = u_now
+            u_next = lam_m * u_now + leak * i[j]
+            u[j] = zero if u_now > theta else u_next
+            i[j] = lam_s * i[j]
+        if has_events:
+            while event < event_end and event_steps[event] == n:
+                x, w = event_values[event], weight[event_units[event]]
+                for j in range(u.shape[0]):
+                    i[j] += x * w[j]
+                event += 1
+        else:
+            x_row = sample_inputs[n]
+            for q in range(_nonzero_entries(x_row, active_at)):
+                x, w = x_row[active_at[q]], weight[active_at[q]]
+                for j in range(u.shape[0]):
+                    i[j] += x * w[j]
+
+
+@numba.njit(inline="always", **_COMPILE)
 def _block(task: int, blocks: int, size: int) -> tuple[int, int, int]:
     """Cell, first column and width of parallel task ``task`` (``blocks`` blocks per cell)."""
     start = (task % blocks) * BLOCK
@@ -397,7 +437,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
                           inputs, has_events, event_indptr, event_steps, event_units, event_values,
                           grad_weight, need_weight, grad_recurrent, need_recurrent,
-                          grad_current, write_grad_current):
+                          grad_current, write_grad_current, recompute, weight, batch, steps):
     """BPTT of one LIF layer; G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n) into
     ``grad_current`` [K, B, T, N] when ``write_grad_current``. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k], and when ``propagates[k]`` the recurrent term
@@ -417,8 +457,14 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     [K, J, N, C]; the caller zeroes them and sums the J chunks, a fixed split of the batch, so the sums do not
     depend on K or the threads): ∂L/∂W += X[n]ᵀ G[n] over non-zero inputs X [K or 1, B, T, P] (or over the
     input events, as in the forward kernel), ∂L/∂V += S[n]ᵀ G[n] and ∂L/∂W_out += S[n]ᵀ ∂L/∂F_out[n] over
-    the neurons that spiked at step n (listed once per step)."""
-    cells, batch, steps, neurons = membrane.shape
+    the neurons that spiked at step n (listed once per step).
+
+    U [K, B, T, N] (and I, for a differentiable reset) is read from ``membrane`` (``current``), or, with
+    ``recompute`` (feed-forward layers: the forward pass then stores neither), formed again per sample from the
+    inputs and W [K, P, N] (``weight``) into a [T, N] buffer that stays in cache, by the forward kernel's
+    recursion with the same operations in the same order (so the same numbers, tested): writing and reading
+    back U through memory costs more than the recursion (measured). B = ``batch``, T = ``steps``."""
+    cells, neurons = codes.shape[0], weight.shape[2]
     classes = readout_weight_t.shape[1]
     chunks = grad_weight.shape[1]
     n_in = inputs.shape[3]
@@ -445,7 +491,19 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         acc_out = grad_readout_weight[cell if need_readout_weight else 0, chunk if need_readout_weight else 0]
         fired_at = np.empty(neurons, dtype=np.int64)
         active_at = np.empty(n_in, dtype=np.int64)
+        u_buffer = np.empty((steps if recompute else 1, neurons), dtype=membrane.dtype)  # U[n] of one sample
+        i_buffer = np.empty((steps if recompute and reset else 1, neurons), dtype=membrane.dtype)  # I[n]
+        u_state = np.empty(neurons, dtype=membrane.dtype)
+        i_state = np.empty(neurons, dtype=membrane.dtype)
         for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
+            if recompute:
+                _recompute_membrane(inputs[source, 0 if has_events else sample], has_events, event_indptr, event_steps, event_units,
+                                    event_values, source * batch + sample, weight[cell], reset, lam_m, lam_s, leak,
+                                    theta, u_state, i_state, u_buffer, i_buffer, active_at)
+                sample_membrane, sample_current = u_buffer, i_buffer
+            else:
+                sample_membrane = membrane[cell, sample]
+                sample_current = current[cell, sample] if reset else i_buffer
             gu[:] = zero  # gU[T] = gI[T] = 0
             gi[:] = zero
             u_bar[:] = zero
@@ -454,7 +512,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
             if has_events and need_weight:
                 event_start, event = event_indptr[source * batch + sample], event_indptr[source * batch + sample + 1]
             for n in range(steps - 1, -1, -1):
-                u_row = membrane[cell, sample, n]
+                u_row = sample_membrane[n]
                 _surrogate_row(code, u_row, theta, beta, gain, sigma, scale_bits)
                 if has_grad_spikes:
                     gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
@@ -489,7 +547,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                                 for c in range(classes):
                                     row[c] += g_out[c]
                 if reset:
-                    i_row = current[cell, sample, n]
+                    i_row = sample_current[n]
                     for j in range(neurons):
                         gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
                 if propagate:  # gI[n+1] Vᵀ
