@@ -244,11 +244,13 @@ def finite_cells(losses: Tensor, readout_potential: Tensor) -> Tensor:
     """[K] bool: cell k has not diverged, i.e. its loss and every readout potential U_out [K, ...] are finite.
 
     The potentials are checked too because an overflowing network can keep a finite loss (the logits are maxima
-    over time that include U_out[0] = 0). max |U_out| is non-finite exactly when some U_out is (amax propagates
-    NaN; |−inf| = inf), in one pass without boolean temporaries: 1.2 ms against 8–15 ms for
-    ``isfinite(U_out).all()`` on [8, 250, 100, 10] float32, one thread.
+    over time that include U_out[0] = 0). The maximum and the minimum of U_out are both finite exactly when every
+    U_out is (amax/amin propagate NaN; +inf is the maximum, −inf the minimum): two passes without temporaries,
+    ~0.7 ms against 8–15 ms for ``isfinite(U_out).all()`` and 1.7 ms for ``abs().amax()`` on [8, 250, 100, 10]
+    float32, one thread.
     """
-    return torch.isfinite(losses) & torch.isfinite(readout_potential.flatten(1).abs().amax(dim=1))
+    rows = readout_potential.flatten(1)
+    return torch.isfinite(losses) & torch.isfinite(rows.amax(dim=1)) & torch.isfinite(rows.amin(dim=1))
 
 
 class CellTrainer:
