@@ -416,7 +416,8 @@ class EventLIFLayer(torch.autograd.Function):
         need_readout = readout_weight is not None and ctx.needs_input_grad[3]
         chunks = min(WEIGHT_GRADIENT_CHUNKS, batch)
         zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
-        grad_current = membrane.new_empty((cells, batch, steps, neurons)) if need_inputs else dummy_t
+        grad_inputs = membrane.new_empty((cells, batch, steps, weight.shape[1])) if need_inputs else dummy_t
+        weight_t = weight.detach().transpose(1, 2).contiguous() if need_inputs else dummy3
         acc_out = (zeros(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
                    else zeros(1, 1, 1, 1))
         acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
@@ -442,16 +443,13 @@ class EventLIFLayer(torch.autograd.Function):
             np.array(ctx.differentiable_reset, dtype=np.bool_),
             params.decay_mem, params.decay_syn, params.threshold,
             inputs.detach().numpy(), *ctx.events, acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
-            grad_current.numpy(), need_inputs, ctx.recompute_membrane, weight.detach().numpy(), batch, steps,
+            grad_inputs.numpy(), weight_t.numpy(), need_inputs, ctx.recompute_membrane, weight.detach().numpy(), batch, steps,
         )
-        grad_inputs = grad_weight = grad_recurrent = grad_readout = None
-        if need_inputs:
-            # Wᵀ made contiguous: MKL's GEMM is then ~15 % faster here, and its result is bit-identical (measured)
-            weight_t = weight.detach().transpose(1, 2).contiguous()
-            grad_inputs = torch.matmul(grad_current.view(cells, batch * steps, neurons), weight_t)
-            grad_inputs = grad_inputs.view(cells, batch, steps, -1)
-            if inputs.shape[0] == 1 and cells > 1:
-                grad_inputs = grad_inputs.sum(0, keepdim=True)
+        grad_weight = grad_recurrent = grad_readout = None
+        if not need_inputs:
+            grad_inputs = None
+        elif inputs.shape[0] == 1 and cells > 1:
+            grad_inputs = grad_inputs.sum(0, keepdim=True)
         if need_weight:
             grad_weight = acc_w.sum(1)
         if need_recurrent:

@@ -437,9 +437,11 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
                           inputs, has_events, event_indptr, event_steps, event_units, event_values,
                           grad_weight, need_weight, grad_recurrent, need_recurrent,
-                          grad_current, write_grad_current, recompute, weight, batch, steps):
-    """BPTT of one LIF layer; G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n) into
-    ``grad_current`` [K, B, T, N] when ``write_grad_current``. Cell k: surrogate codes[k], betas[k],
+                          grad_inputs, weight_t, need_inputs, recompute, weight, batch, steps):
+    """BPTT of one LIF layer; with G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n), the inputs'
+    gradient ∂L/∂X = G Wᵀ into ``grad_inputs`` [K, B, T, P] when ``need_inputs`` (``weight_t`` = Wᵀ [K, N, P]):
+    G of a sample is kept in a [T, N] buffer while its steps are walked, then multiplied by Wᵀ in one small
+    GEMM (``np.dot``: BLAS) while it is in cache; G itself is never written to memory. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k], and when ``propagates[k]`` the recurrent term
     gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N], added as N row updates per step:
     :func:`_add_weighted_rows`). One parallel task per cell and fixed chunk of the batch walks the steps
@@ -495,6 +497,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         i_buffer = np.empty((steps if recompute and reset else 1, neurons), dtype=membrane.dtype)  # I[n]
         u_state = np.empty(neurons, dtype=membrane.dtype)
         i_state = np.empty(neurons, dtype=membrane.dtype)
+        g_buffer = np.empty((steps if need_inputs else 1, neurons), dtype=membrane.dtype)  # G[n] of one sample
         for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
             if recompute:
                 _recompute_membrane(inputs[source, 0 if has_events else sample], has_events, event_indptr, event_steps, event_units,
@@ -570,8 +573,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                         row = acc_v[fired_at[q]]
                         for j in range(neurons):
                             row[j] += gi[j]
-                if write_grad_current:
-                    out = grad_current[cell, sample, n]
+                if need_inputs:
+                    out = g_buffer[n]
                     for j in range(neurons):
                         out[j] = gi[j]
                 for j in range(neurons):  # S[n] = Θ(U[n] − ϑ) from U: the spikes are not read
@@ -582,6 +585,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     gu_row = grad_membrane[cell, sample, n]
                     for j in range(neurons):
                         gu[j] += gu_row[j]
+            if need_inputs:  # ∂L/∂X of the sample = G Wᵀ, [T, N] × [N, P]
+                np.dot(g_buffer, weight_t[cell], grad_inputs[cell, sample])
 
 
 # --- Leaky readout, [R, T, C] (R = cells × samples) ---------------------------------------------------
