@@ -323,10 +323,13 @@ def test_logits_are_the_first_maximum_over_time_and_a_nan_wins_as_in_torch_max()
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("detach_reset", [True, False])
 @pytest.mark.parametrize("as_events", [True, False])
-def test_membrane_recomputed_in_the_backward_gives_the_stored_membranes_gradients(dtype, detach_reset, as_events):
+@pytest.mark.parametrize("shared", [False, True])
+def test_membrane_recomputed_in_the_backward_gives_the_stored_membranes_gradients(dtype, detach_reset, as_events,
+                                                                                  shared):
     """EventLIFLayer with ``recompute_membrane`` (its backward forms U, and I, again per sample from X and W): the
     gradients of W and W_out (and of dense X) are bit for bit those of the pass that stored U, for input events
-    and dense inputs, with detached and differentiable reset, float32 and float64."""
+    and dense inputs (one batch per cell, or one shared by the cells), with detached and differentiable reset,
+    float32 and float64."""
     from surrogate_study.fused_lif import CellSurrogates, EventLIFLayer
     from surrogate_study.spike_data import SpikeDataset
 
@@ -334,7 +337,7 @@ def test_membrane_recomputed_in_the_backward_gives_the_stored_membranes_gradient
     counts = g.integers(5, 40, size=30)
     data = SpikeDataset.from_event_arrays(g.integers(0, 60, counts.sum()), g.integers(0, 15, counts.sum()), counts,
                                           g.integers(0, 3, 30), 60, 15, 3)
-    batches = [torch.as_tensor(g.permutation(30)[:9]) for _ in range(3)]
+    batches = [torch.as_tensor(g.permutation(30)[:9]) for _ in range(1 if shared else 3)]
     inputs = data.events_cells(batches) if as_events else data.dense_cells(batches).to(dtype).requires_grad_(True)
     torch.manual_seed(3)
     w = (torch.randn(3, 15, 11, dtype=dtype) * 1.5 + 0.3).requires_grad_(True)
@@ -343,7 +346,7 @@ def test_membrane_recomputed_in_the_backward_gives_the_stored_membranes_gradient
     leaves = [w, w_out] if as_events else [inputs, w, w_out]
     cell_surrogates = CellSurrogates(tuple(surrogates))
     events = inputs if as_events else None
-    placeholder = w.new_empty((3, 1, 1, 1)) if as_events else inputs
+    placeholder = w.new_empty((inputs.cells, 1, 1, 1)) if as_events else inputs
     results = []
     for recompute in (False, True):
         _, _, readout, counts, peak = EventLIFLayer.apply(placeholder, w, None, w_out, PARAMS, cell_surrogates,

@@ -335,15 +335,15 @@ class EventLIFLayer(torch.autograd.Function):
 
     The compiled kernels of :mod:`surrogate_study.lif_kernels` (``layer_*``): input current from the
     non-zero inputs only, recurrent and readout current from the spikes only. Backward, with
-    G = ∂L/∂F [K, B, T, N] from ``layer_backward_kernel`` (equations of :class:`LIFTimeLoop`, with
+    G = ∂L/∂F (per sample, inside ``layer_backward_kernel``) (equations of :class:`LIFTimeLoop`, with
     ĝS += ∂L/∂F_out W_outᵀ (∂L/∂F_out from ∂L/∂U_out by the readout's adjoint recursion in the same loop),
     the recurrent term gI[n+1] Vᵀ of propagating cells and the spike counts' gradient ∂L/∂ζ formed inside
     the kernel):
 
         ∂L/∂W_k = Σ X_kᵀ G_k (over non-zero X),  ∂L/∂V_k = Σ S_kᵀ G_k,  ∂L/∂W_out,k = Σ S_kᵀ ∂L/∂F_out,k
-        (both over spikes),  ∂L/∂X_k = G_k W_kᵀ (one GEMM, for layers above the first).
+        (both over spikes),  ∂L/∂X_k = G_k W_kᵀ (one small GEMM per sample inside the kernel, when X needs it).
 
-    ``store_membrane`` False (no backward pass to come) leaves U out, ``store_spikes`` False leaves S out (the
+    ``store_membrane`` False (no backward pass to come, or U recomputed there) leaves U out, ``store_spikes`` False leaves S out (the
     backward pass takes S = Θ(U − ϑ) from U); those outputs are then empty tensors. ``recompute_membrane``
     (feed-forward layers; with ``store_membrane`` False): the backward pass forms U (and I) again per sample
     from X and W instead of reading them (see ``layer_backward_kernel``).
@@ -416,6 +416,7 @@ class EventLIFLayer(torch.autograd.Function):
         need_readout = readout_weight is not None and ctx.needs_input_grad[3]
         chunks = min(WEIGHT_GRADIENT_CHUNKS, batch)
         zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
+        # C-contiguous (numba's np.dot writes into ``out`` only then)
         grad_inputs = membrane.new_empty((cells, batch, steps, weight.shape[1])) if need_inputs else dummy_t
         weight_t = weight.detach().transpose(1, 2).contiguous() if need_inputs else dummy3
         acc_out = (zeros(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout

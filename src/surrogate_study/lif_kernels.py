@@ -30,6 +30,20 @@ from numba.extending import overload
 if numba.config.THREADING_LAYER == "default":
     numba.config.THREADING_LAYER = "workqueue"
 
+
+def _single_threaded_blas() -> None:
+    """One thread for SciPy's BLAS, which numba's ``np.dot`` calls from inside the kernels' parallel tasks (the
+    inputs' gradient, one [T, N] × [N, P] product per sample): the kernels already run one task per thread, and
+    OpenBLAS would otherwise start threads of its own for products above its threshold (T·N·P > 262 144) in
+    every task. numpy's bundled OpenBLAS (same prefix) is limited too; torch uses MKL and is not affected."""
+    import scipy.linalg.cython_blas  # noqa: F401  (loads the library that numba's np.dot calls)
+    from threadpoolctl import ThreadpoolController
+
+    ThreadpoolController().select(prefix="libscipy_openblas").limit(limits=1)
+
+
+_single_threaded_blas()
+
 #: Compile options of every kernel. ``error_model="numpy"``: a float division is a plain division (numba's
 #: default Python error model tests every divisor for zero and raises, a branch that kept σ′'s loops scalar);
 #: ``contract``: a·b + c may be one fused multiply-add (rounded once). No reassociation, no finite-math
@@ -441,7 +455,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     """BPTT of one LIF layer; with G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n), the inputs'
     gradient ∂L/∂X = G Wᵀ into ``grad_inputs`` [K, B, T, P] when ``need_inputs`` (``weight_t`` = Wᵀ [K, N, P]):
     G of a sample is kept in a [T, N] buffer while its steps are walked, then multiplied by Wᵀ in one small
-    GEMM (``np.dot``: BLAS) while it is in cache; G itself is never written to memory. Cell k: surrogate codes[k], betas[k],
+    GEMM (``np.dot``: BLAS) while it is in cache; G is never written to a [K, B, T, N] array. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k], and when ``propagates[k]`` the recurrent term
     gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N], added as N row updates per step:
     :func:`_add_weighted_rows`). One parallel task per cell and fixed chunk of the batch walks the steps
