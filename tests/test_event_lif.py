@@ -95,10 +95,14 @@ def test_layer_with_gradient_through_spikes_or_membrane_only(device, use_s, use_
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shared", [False, True])
 @pytest.mark.parametrize("recurrent", [False, True])
-def test_batched_cells_with_different_settings_equal_the_reference(device, shared, recurrent):
+@pytest.mark.parametrize("batch", [3, 90])
+def test_batched_cells_with_different_settings_equal_the_reference(device, shared, recurrent, batch):
+    """Batch 90: the backward kernel's chunks of 11–12 samples walk the samples of recurrent cells whose
+    gradient propagates through V in lockstep groups of ``lif_kernels.LANES`` (8) and a remainder (3 or 4)."""
     surrogates = [Surrogate("superspike", 10.0), Surrogate("esser", 2.0, "asymptotic"),
                   Surrogate("sigmoid", 30.0), Surrogate("true", 1.0)]
-    x, w, v, up_s, up_u = layer_inputs(cells=4, shared=shared, recurrent=recurrent, seed=2, device=device)
+    x, w, v, up_s, up_u = layer_inputs(cells=4, shared=shared, recurrent=recurrent, seed=2, device=device,
+                                       batch=batch)
     assert_equal_to_reference([x, w, v], up_s, up_u, surrogates, [True, False, True, False],
                               [False, True, True, False])
 
@@ -164,22 +168,23 @@ def test_dense_cells_equals_the_stacked_dense_batches():
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("recurrent, detach_reset", [(False, True), (False, False), (True, False)])
 @pytest.mark.parametrize("use_kernel", [True, False])
-def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurrent, detach_reset, use_kernel):
+@pytest.mark.parametrize("batch", [3, 90])
+def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurrent, detach_reset, use_kernel, batch):
     """The last layer forms the readout potential U_out (of S W_out) and the spike counts itself; a loss on
     U_out, on the counts and on a sum of the spikes over time (a gradient that is the same at every step)
     gives the reference's values and gradients for X, W, V and W_out — with the kernels and on the path
     CUDA takes (``use_kernel=False``: GEMMs, the PyTorch time loop, the readout filter, a sum). The logits
     max_n U_out[n] the layer forms along are ``torch.max``'s values, and a loss on them its gradient (alone,
-    and added to a loss on U_out)."""
-    x, w, v, _, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=7, device=device)
+    and added to a loss on U_out). Batch 90: recurrent samples walked in lockstep groups by the backward kernel."""
+    x, w, v, _, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=7, device=device, batch=batch)
     g = torch.Generator().manual_seed(8)
     w_out = torch.randn(2, 6, 4, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
-    up_o = torch.randn(2, 3, 40, 4, generator=g, dtype=torch.float64).to(device)
-    up_c = torch.randn(2, 3, 6, generator=g, dtype=torch.float64).to(device)
+    up_o = torch.randn(2, batch, 40, 4, generator=g, dtype=torch.float64).to(device)
+    up_c = torch.randn(2, batch, 6, generator=g, dtype=torch.float64).to(device)
     surrogates = [Surrogate("superspike", 5.0), Surrogate("esser", 2.0, "asymptotic")]
     leaves = [t for t in (x, w, v, w_out) if t is not None]
 
-    up_p = torch.randn(2, 3, 4, generator=g, dtype=torch.float64).to(device)
+    up_p = torch.randn(2, batch, 4, generator=g, dtype=torch.float64).to(device)
 
     def loss_of(spikes, membrane, readout, counts, logits):
         on_traces = ((readout * up_o).sum() + (counts.square() * up_c).sum() + (spikes.sum(dim=2) * up_c.flip(2)).sum()

@@ -52,6 +52,11 @@ _COMPILE = dict(error_model="numpy", fastmath={"contract"})
 
 KERNEL_SHAPES: dict[str, int] = {"superspike": 0, "sigmoid": 1, "esser": 2, "constant": 3, "true": 4}
 BLOCK = 1024  # neurons per block: contiguous runs in memory for every time step
+#: Samples of a recurrent layer whose gradient propagates through V walked in lockstep by the backward kernel:
+#: the term gI[n+1] Vᵀ of all of them is then one [LANES, N] × [N, N] GEMM per step (V read once for all),
+#: ~4× faster per sample than LANES separate vector–matrix products (measured: 254 against 1030 ns for
+#: N = 100, float32, one thread).
+LANES = 8
 
 
 def _as(value: float, like: np.ndarray):
@@ -344,8 +349,9 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
 # registers/L1. The input current is built from events: at step n the weight rows of the inputs
 # that are non-zero are added, I[n+1] = λ_s I[n] + Σ_{p: X[n,p] ≠ 0} X[n,p] W[p] (+ Σ_{j: S[n,j]=1} V[j]),
 # so a spike train that is ~1 % dense costs ~1 % of the dense GEMM X W, and recurrent layers never
-# form S[n] V densely. The backward kernel adds the recurrent term gI[n+1] Vᵀ of the spikes' gradient
-# as row updates gS += gI[n+1][c] Vᵀ[c] (no reduction, so it vectorises without reordering sums).
+# form S[n] V densely. The backward kernel walks the samples of a recurrent layer whose gradient
+# propagates through V in lockstep groups (``LANES``) and adds the recurrent term gI[n+1] Vᵀ of the
+# spikes' gradient for the whole group as one small GEMM per step (BLAS).
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
@@ -457,9 +463,11 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     G of a sample is kept in a [T, N] buffer while its steps are walked, then multiplied by Wᵀ in one small
     GEMM (``np.dot``: BLAS) while it is in cache; G is never written to a [K, B, T, N] array. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k], and when ``propagates[k]`` the recurrent term
-    gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N], added as N row updates per step:
-    :func:`_add_weighted_rows`). One parallel task per cell and fixed chunk of the batch walks the steps
-    n = T − 1 … 0 of each of its samples from gU[T] = gI[T] = 0.
+    gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N]). One parallel task per cell and fixed chunk
+    of the batch walks the steps n = T − 1 … 0 of each of its samples from gU[T] = gI[T] = 0; a cell whose
+    gradient propagates through V walks ``LANES`` samples of its chunk in lockstep (the last group of a chunk
+    may hold fewer; the groups depend only on the batch, not on K or the threads), and gI[n+1] Vᵀ of the
+    group is one [lanes, N] × [N, N] GEMM per step (``np.dot``: V is read once for the group).
     ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
     ``static_grad_spikes``, plus ∂L/∂ζ (``grad_counts`` [K, B, N], the spike counts' gradient) when
     ``has_grad_counts``, plus ∂L/∂F_out[n] W_outᵀ when ``has_readout`` (W_outᵀ = ``readout_weight_t``
@@ -493,15 +501,17 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         source = 0 if shared else cell
         code, reset, propagate = codes[cell], resets[cell], propagates[cell]
         beta, gain = _as(betas[cell], membrane), _as(gains[cell], membrane)
+        lanes = LANES if propagate else 1  # samples walked in lockstep (see the docstring)
         acc_w = grad_weight[cell, chunk]
         acc_v = grad_recurrent[cell if need_recurrent else 0, chunk if need_recurrent else 0]  # else a dummy
         gs = np.empty(neurons, dtype=membrane.dtype)
-        gu = np.empty(neurons, dtype=membrane.dtype)
-        gi = np.empty(neurons, dtype=membrane.dtype)
+        gu = np.empty((lanes, neurons), dtype=membrane.dtype)  # gU[n+1] of each lane's sample
+        gi = np.empty((lanes, neurons), dtype=membrane.dtype)  # gI[n+1]
+        prop = np.empty((lanes if propagate else 1, neurons), dtype=membrane.dtype)  # gI[n+1] Vᵀ
         sigma = np.empty(neurons, dtype=membrane.dtype)
         scale_bits = np.empty(neurons, dtype=np.int32)
-        u_bar = np.empty(classes, dtype=membrane.dtype)
-        i_bar = np.empty(classes, dtype=membrane.dtype)
+        u_bar = np.empty((lanes, classes), dtype=membrane.dtype)
+        i_bar = np.empty((lanes, classes), dtype=membrane.dtype)
         g_out = np.empty(classes, dtype=membrane.dtype)  # ∂L/∂F_out[n]
         g_pot = np.empty(classes, dtype=membrane.dtype)  # ĝU_out[n]
         acc_out = grad_readout_weight[cell if need_readout_weight else 0, chunk if need_readout_weight else 0]
@@ -511,96 +521,112 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         i_buffer = np.empty((steps if recompute and reset else 1, neurons), dtype=membrane.dtype)  # I[n]
         u_state = np.empty(neurons, dtype=membrane.dtype)
         i_state = np.empty(neurons, dtype=membrane.dtype)
-        g_buffer = np.empty((steps if need_inputs else 1, neurons), dtype=membrane.dtype)  # G[n] of one sample
-        for sample in range(chunk * batch // chunks, (chunk + 1) * batch // chunks):
-            if recompute:
-                _recompute_membrane(inputs[source, 0 if has_events else sample], has_events, event_indptr, event_steps, event_units,
-                                    event_values, source * batch + sample, weight[cell], reset, lam_m, lam_s, leak,
-                                    theta, u_state, i_state, u_buffer, i_buffer, active_at)
-                sample_membrane, sample_current = u_buffer, i_buffer
-            else:
-                sample_membrane = membrane[cell, sample]
-                sample_current = current[cell, sample] if reset else i_buffer
-            gu[:] = zero  # gU[T] = gI[T] = 0
-            gi[:] = zero
-            u_bar[:] = zero
-            i_bar[:] = zero
-            event_start, event = 0, 0  # events of steps > n lie at and after ``event``
-            if has_events and need_weight:
-                event_start, event = event_indptr[source * batch + sample], event_indptr[source * batch + sample + 1]
+        g_buffer = np.empty((lanes, steps if need_inputs else 1, neurons), dtype=membrane.dtype)  # G[n] per lane
+        event_start = np.zeros(lanes, dtype=np.int64)  # each lane's input events: those of steps > n lie at
+        event_next = np.zeros(lanes, dtype=np.int64)  # and after event_next[lane]
+        first, last = chunk * batch // chunks, (chunk + 1) * batch // chunks
+        for group in range(first, last, lanes):
+            count = min(lanes, last - group)
+            if recompute:  # feed-forward only: one lane
+                _recompute_membrane(inputs[source, 0 if has_events else group], has_events, event_indptr,
+                                    event_steps, event_units, event_values, source * batch + group, weight[cell],
+                                    reset, lam_m, lam_s, leak, theta, u_state, i_state, u_buffer, i_buffer, active_at)
+            for lane in range(count):
+                for j in range(neurons):  # gU[T] = gI[T] = 0
+                    gu[lane, j] = zero
+                    gi[lane, j] = zero
+                for c in range(classes):
+                    u_bar[lane, c] = zero
+                    i_bar[lane, c] = zero
+                if has_events and need_weight:
+                    event_start[lane] = event_indptr[source * batch + group + lane]
+                    event_next[lane] = event_indptr[source * batch + group + lane + 1]
             for n in range(steps - 1, -1, -1):
-                u_row = sample_membrane[n]
-                _surrogate_row(code, u_row, theta, beta, gain, sigma, scale_bits)
-                if has_grad_spikes:
-                    gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
-                    for j in range(neurons):
-                        gs[j] = gs_row[j]
-                else:
-                    for j in range(neurons):
-                        gs[j] = zero
-                if has_grad_counts:
-                    gc_row = grad_counts[cell, sample]
-                    for j in range(neurons):
-                        gs[j] += gc_row[j]
-                # the neurons that spiked at step n, listed only when a weight gradient sums over them
-                fired = _spiking_neurons(u_row, theta, fired_at) if need_recurrent else -1
-                if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
-                    if has_grad_readout_potential:
-                        g_pot[:] = grad_readout_potential[cell, sample, n]
+                if propagate:  # gI[n+1] Vᵀ of all lanes at once: one small GEMM reads V once for them all
+                    np.dot(gi[:count], recurrent_weight_t[cell], prop[:count])
+                for lane in range(count):
+                    sample = group + lane
+                    gu_lane, gi_lane = gu[lane], gi[lane]
+                    if recompute:
+                        u_row = u_buffer[n]
                     else:
-                        g_pot[:] = zero
-                    if has_grad_peak:
-                        for c in range(classes):
-                            if peak_step[cell, sample, c] == n:
-                                g_pot[c] += grad_peak[cell, sample, c]
-                    _readout_adjoint_step(g_pot, g_out, u_bar, i_bar, lam_s, lam_o, leak_o)
-                    if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
-                        _add_weighted_rows(gs, g_out, readout_weight_t[cell])
-                        if need_readout_weight:
-                            if fired < 0:  # listed only when some neuron spiked (a vector test first)
-                                fired = _spiking_neurons(u_row, theta, fired_at) if _any_above(u_row, theta) else 0
-                            for q in range(fired):
-                                row = acc_out[fired_at[q]]
-                                for c in range(classes):
-                                    row[c] += g_out[c]
-                if reset:
-                    i_row = sample_current[n]
-                    for j in range(neurons):
-                        gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu[j]
-                if propagate:  # gI[n+1] Vᵀ
-                    _add_weighted_rows(gs, gi, recurrent_weight_t[cell])
-                # weight gradients of step n: G[n] = gI[n+1] = gi (before the update below)
-                if need_weight and has_events:
-                    while event > event_start and event_steps[event - 1] == n:
-                        event -= 1
-                        x, row = event_values[event], acc_w[event_units[event]]
+                        u_row = membrane[cell, sample, n]
+                    _surrogate_row(code, u_row, theta, beta, gain, sigma, scale_bits)
+                    if has_grad_spikes:
+                        gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
                         for j in range(neurons):
-                            row[j] += x * gi[j]
-                elif need_weight:
-                    x_row = inputs[source, sample, n]
-                    for q in range(_nonzero_entries(x_row, active_at)):
-                        x, row = x_row[active_at[q]], acc_w[active_at[q]]
+                            gs[j] = gs_row[j]
+                    else:
                         for j in range(neurons):
-                            row[j] += x * gi[j]
-                if need_recurrent:  # over the neurons that spiked at step n: S[n, p] = Θ(U[n, p] − ϑ) = 1
-                    for q in range(fired):
-                        row = acc_v[fired_at[q]]
+                            gs[j] = zero
+                    if has_grad_counts:
+                        gc_row = grad_counts[cell, sample]
                         for j in range(neurons):
-                            row[j] += gi[j]
-                if need_inputs:
-                    out = g_buffer[n]
-                    for j in range(neurons):
-                        out[j] = gi[j]
-                for j in range(neurons):  # S[n] = Θ(U[n] − ϑ) from U: the spikes are not read
-                    carried = zero if u_row[j] > theta else gu[j]
-                    gu[j] = lam_m * carried + sigma[j] * gs[j]
-                    gi[j] = lam_s * gi[j] + leak * carried
-                if has_grad_membrane:
-                    gu_row = grad_membrane[cell, sample, n]
-                    for j in range(neurons):
-                        gu[j] += gu_row[j]
-            if need_inputs:  # ∂L/∂X of the sample = G Wᵀ, [T, N] × [N, P]
-                np.dot(g_buffer, weight_t[cell], grad_inputs[cell, sample])
+                            gs[j] += gc_row[j]
+                    # the neurons that spiked at step n, listed only when a weight gradient sums over them
+                    fired = _spiking_neurons(u_row, theta, fired_at) if need_recurrent else -1
+                    if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
+                        if has_grad_readout_potential:
+                            g_pot[:] = grad_readout_potential[cell, sample, n]
+                        else:
+                            g_pot[:] = zero
+                        if has_grad_peak:
+                            for c in range(classes):
+                                if peak_step[cell, sample, c] == n:
+                                    g_pot[c] += grad_peak[cell, sample, c]
+                        _readout_adjoint_step(g_pot, g_out, u_bar[lane], i_bar[lane], lam_s, lam_o, leak_o)
+                        if _any_nonzero(g_out):  # 0 after the last step at which a logit peaked
+                            _add_weighted_rows(gs, g_out, readout_weight_t[cell])
+                            if need_readout_weight:
+                                if fired < 0:  # listed only when some neuron spiked (a vector test first)
+                                    fired = _spiking_neurons(u_row, theta, fired_at) if _any_above(u_row, theta) else 0
+                                for q in range(fired):
+                                    row = acc_out[fired_at[q]]
+                                    for c in range(classes):
+                                        row[c] += g_out[c]
+                    if reset:
+                        i_row = i_buffer[n] if recompute else current[cell, sample, n]
+                        for j in range(neurons):
+                            gs[j] -= (lam_m * u_row[j] + leak * i_row[j]) * gu_lane[j]
+                    if propagate:
+                        prop_lane = prop[lane]
+                        for j in range(neurons):
+                            gs[j] += prop_lane[j]
+                    # weight gradients of step n: G[n] = gI[n+1] = gi_lane (before the update below)
+                    if need_weight and has_events:
+                        event, event_first = event_next[lane], event_start[lane]
+                        while event > event_first and event_steps[event - 1] == n:
+                            event -= 1
+                            x, row = event_values[event], acc_w[event_units[event]]
+                            for j in range(neurons):
+                                row[j] += x * gi_lane[j]
+                        event_next[lane] = event
+                    elif need_weight:
+                        x_row = inputs[source, sample, n]
+                        for q in range(_nonzero_entries(x_row, active_at)):
+                            x, row = x_row[active_at[q]], acc_w[active_at[q]]
+                            for j in range(neurons):
+                                row[j] += x * gi_lane[j]
+                    if need_recurrent:  # over the neurons that spiked at step n: S[n, p] = Θ(U[n, p] − ϑ) = 1
+                        for q in range(fired):
+                            row = acc_v[fired_at[q]]
+                            for j in range(neurons):
+                                row[j] += gi_lane[j]
+                    if need_inputs:
+                        out = g_buffer[lane, n]
+                        for j in range(neurons):
+                            out[j] = gi_lane[j]
+                    for j in range(neurons):  # S[n] = Θ(U[n] − ϑ) from U: the spikes are not read
+                        carried = zero if u_row[j] > theta else gu_lane[j]
+                        gu_lane[j] = lam_m * carried + sigma[j] * gs[j]
+                        gi_lane[j] = lam_s * gi_lane[j] + leak * carried
+                    if has_grad_membrane:
+                        gu_row = grad_membrane[cell, sample, n]
+                        for j in range(neurons):
+                            gu_lane[j] += gu_row[j]
+            if need_inputs:  # ∂L/∂X of each sample = G Wᵀ, [T, N] × [N, P]
+                for lane in range(count):
+                    np.dot(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
 
 
 # --- Leaky readout, [R, T, C] (R = cells × samples) ---------------------------------------------------
