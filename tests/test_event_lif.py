@@ -194,7 +194,7 @@ def test_layer_with_readout_and_spike_counts_equals_the_reference(device, recurr
     def gradients(loss):
         return torch.autograd.grad(loss, leaves, retain_graph=True)
 
-    spikes, membrane, readout, counts, logits = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
+    spikes, membrane, readout, counts, logits, _ = lif_layer_cells(x, w, PARAMS, surrogates, v, detach_reset, False,
                                                                 use_kernel=use_kernel, readout_weight=w_out)
     fast = [gradients(loss) for loss in loss_of(spikes, membrane, readout, counts, logits)]
     traces = [lif_layer_dynamics(x[0] @ w[k] if x.shape[0] == 1 else x[k] @ w[k], PARAMS, surrogates[k],
@@ -266,7 +266,7 @@ def test_input_events_give_exactly_the_dense_inputs_results(dtype, recurrent, sh
     w_out = torch.randn(3, 9, 3, dtype=dtype).requires_grad_(True)
     results = []
     for inputs in (events, dense):
-        spikes, membrane, readout, counts, logits = lif_layer_cells(
+        spikes, membrane, readout, counts, logits, _ = lif_layer_cells(
             inputs, w, PARAMS, [Surrogate("superspike", 10.0)], v, [False, True, False], [False, True, False],
             readout_weight=w_out)
         loss = ((spikes * torch.linspace(0, 1, 9, dtype=dtype)).sum() + (readout**2).sum() + 0.1 * membrane.sum()
@@ -354,7 +354,7 @@ def test_membrane_recomputed_in_the_backward_gives_the_stored_membranes_gradient
     placeholder = w.new_empty((inputs.cells, 1, 1, 1)) if as_events else inputs
     results = []
     for recompute in (False, True):
-        _, _, readout, counts, peak = EventLIFLayer.apply(placeholder, w, None, w_out, PARAMS, cell_surrogates,
+        _, _, readout, counts, peak, *_ = EventLIFLayer.apply(placeholder, w, None, w_out, PARAMS, cell_surrogates,
                                                           (not detach_reset,) * 3, (False,) * 3, events,
                                                           not recompute, False, recompute)
         loss = (readout**2).sum() + peak.sum() + 0.1 * counts.square().sum()
@@ -385,3 +385,44 @@ def test_backward_of_a_layer_run_without_its_membrane_is_refused():
     with pytest.raises(ValueError, match="recompute_membrane needs store_membrane=False"):
         EventLIFLayer.apply(x, w, None, w_out, PARAMS, CellSurrogates((Surrogate("superspike", 10.0),)),
                             (False,), (False,), None, True, True, True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("recurrent, detach_recurrent", [(False, True), (True, True), (True, False)])
+def test_hidden_spikes_handed_on_as_events_give_exactly_the_results_of_dense_spikes(dtype, recurrent,
+                                                                                   detach_recurrent, monkeypatch):
+    """A network run without traces (training, evaluation) hands each hidden layer's spikes to the next as
+    events (LayerEvents: no S [K, B, T, N]; feed-forward layers then recompute U in the backward pass): the
+    logits, readout, spike counts and the gradients of every weight equal bit for bit those of the run that
+    keeps S and U (three hidden layers, three cells with different surrogates, float32 and float64)."""
+    import surrogate_study.network as network
+    from surrogate_study.fused_lif import LayerEvents
+    from surrogate_study.spike_data import SpikeDataset
+
+    g = np.random.default_rng(8)
+    counts = g.integers(5, 40, size=30)
+    data = SpikeDataset.from_event_arrays(g.integers(0, 60, counts.sum()), g.integers(0, 15, counts.sum()), counts,
+                                          g.integers(0, 3, 30), 60, 15, 3)
+    inputs = data.events_cells([torch.as_tensor(g.permutation(30)[:9])])
+    surrogates = [Surrogate("superspike", 10.0), Surrogate("sigmoid", 100.0, "asymptotic"), Surrogate("esser", 1.0)]
+    generators = [torch.Generator().manual_seed(k) for k in range(3)]
+    net = network.SpikingNetwork(15, [11, 13, 12], 4, PARAMS, surrogates, recurrent, detach_reset=[True, False, True],
+                                 detach_recurrent=detach_recurrent, generators=generators, init_gain=10.0).to(dtype)
+    layer_inputs: list[type] = []
+    layer = network.lif_layer_cells
+    monkeypatch.setattr(network, "lif_layer_cells", lambda inputs, *a, **k: layer_inputs.append(type(inputs))
+                        or layer(inputs, *a, **k))
+    results = []
+    for keep_traces in (True, False):
+        output = net(inputs, keep_traces=keep_traces)
+        counts = [trace.counts for trace in output.hidden]
+        loss = (output.logits.square().sum() + 0.01 * (output.readout**2).sum()
+                + sum(0.1 * (c - 2).square().sum() for c in counts))
+        results.append((output.logits, output.readout, *counts, *torch.autograd.grad(loss, list(net.parameters()))))
+    assert layer_inputs[3:] == [type(inputs), LayerEvents, LayerEvents]  # the run without traces
+    assert layer_inputs[1:3] == [torch.Tensor, torch.Tensor]
+    kept, handed = results
+    assert all(c.sum() > 50 for c in kept[2:5]), "the check needs spikes in every hidden layer"
+    for a, b in zip(kept, handed):
+        assert a.abs().sum() > 0
+        assert torch.equal(a, b)

@@ -328,6 +328,33 @@ def _numba_threads() -> None:
     lif_kernels.numba.set_num_threads(max(1, min(torch.get_num_threads(), lif_kernels.numba.config.NUMBA_NUM_THREADS)))
 
 
+class LayerEvents(NamedTuple):
+    """The spikes of a layer as input events for the next one (listed by ``layer_forward_kernel`` with
+    ``emit_events``): row r = k·B + b holds the events ``indptr[r]:indptr[r+1]`` of ``steps``, ``units``,
+    ``values`` (1), sorted by (step, unit) as a scan of S[k, b] meets them (as :class:`InputEvents`).
+    ``carrier`` is a placeholder of S's shape [K, B, T, N] (zero strides, no memory of its own) that links the
+    layers in autograd: the next layer returns ∂L/∂S as its gradient."""
+
+    indptr: Tensor  # int64 [K·B + 1]
+    steps: Tensor  # int64 [events]
+    units: Tensor  # int64 [events]
+    values: Tensor  # [events], ones in the layer's dtype
+    carrier: Tensor  # [K, B, T, N]
+
+
+#: Scratch for the spike lists of ``layer_forward_kernel`` (``emit_events``): room for T·N events per row, of
+#: which a row touches a few pages; kept between calls (grown, never shrunk) so that those pages are not
+#: page-faulted anew every step. Read only inside :meth:`EventLIFLayer.forward`, which copies the events out.
+_EVENT_SCRATCH: dict[str, Tensor] = {}
+
+
+def _event_scratch(size: int) -> tuple[Tensor, Tensor]:
+    """Two int64 scratch arrays (steps, units) of at least ``size`` elements."""
+    if _EVENT_SCRATCH.get("steps", torch.empty(0)).numel() < size:
+        _EVENT_SCRATCH.update(steps=torch.empty(size, dtype=torch.int64), units=torch.empty(size, dtype=torch.int64))
+    return _EVENT_SCRATCH["steps"], _EVENT_SCRATCH["units"]
+
+
 class EventLIFLayer(torch.autograd.Function):
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V,
     (given W_out [K, N, C]) the potential U_out [K, B, T, C] of the leaky readout driven by F_out = S W_out
@@ -344,7 +371,10 @@ class EventLIFLayer(torch.autograd.Function):
         (both over spikes),  ∂L/∂X_k = G_k W_kᵀ (one small GEMM per sample inside the kernel, when X needs it).
 
     ``store_membrane`` False (no backward pass to come, or U recomputed there) leaves U out, ``store_spikes`` False leaves S out (the
-    backward pass takes S = Θ(U − ϑ) from U); those outputs are then empty tensors. ``recompute_membrane``
+    backward pass takes S = Θ(U − ϑ) from U); those outputs are then empty tensors. ``emit_events``: S is
+    listed as events instead (the last four outputs: indptr, steps, units, values of :class:`LayerEvents`; else
+    empty) and the spikes output is a placeholder of S's shape with zero strides (see :class:`LayerEvents`). ``events`` may
+    be a lower layer's :class:`LayerEvents`; ``inputs`` is then its carrier. ``recompute_membrane``
     (feed-forward layers; with ``store_membrane`` False): the backward pass forms U (and I) again per sample
     from X and W instead of reading them (see ``layer_backward_kernel``).
     """
@@ -353,16 +383,20 @@ class EventLIFLayer(torch.autograd.Function):
     def forward(ctx, inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor],
                 readout_weight: Optional[Tensor], params: LIFParameters, surrogates: CellSurrogates,
                 differentiable_reset: tuple[bool, ...], propagate_recurrent: tuple[bool, ...],
-                events: Optional[InputEvents] = None, store_membrane: bool = True,
-                store_spikes: bool = True, recompute_membrane: bool = False):  # type: ignore[override]
+                events: Optional[InputEvents | LayerEvents] = None, store_membrane: bool = True,
+                store_spikes: bool = True, recompute_membrane: bool = False,
+                emit_events: bool = False):  # type: ignore[override]
         if recompute_membrane and (store_membrane or recurrent_weight is not None):
             raise ValueError("EventLIFLayer: recompute_membrane needs store_membrane=False and no recurrent weights")
         cells, neurons = weight.shape[0], weight.shape[2]
-        batch, steps = (events.batch, events.n_steps) if events is not None else inputs.shape[1:3]
+        batch, steps = inputs.shape[1:3] if isinstance(events, LayerEvents) or events is None else (events.batch, events.n_steps)
         shape = (cells, batch, steps, neurons)
         nothing = weight.new_empty((1, 1, 1, 1))
         membrane = weight.new_empty(shape) if store_membrane else nothing
-        spikes = weight.new_empty(shape) if store_spikes else weight.new_empty((0,))
+        spikes = weight.new_empty(shape) if store_spikes and not emit_events else weight.new_empty((0,))
+        room = steps * neurons  # events a row can hold
+        spike_steps, spike_units = _event_scratch(cells * batch * room if emit_events else 1)
+        spike_last = torch.empty(cells * batch if emit_events else 1, dtype=torch.int64)
         store_current = store_membrane and any(differentiable_reset)
         current = weight.new_empty(shape) if store_current else nothing
         recurrent, has_readout = recurrent_weight is not None, readout_weight is not None
@@ -375,25 +409,42 @@ class EventLIFLayer(torch.autograd.Function):
         counts = weight.new_empty((cells, batch, neurons))
         _numba_threads()
         ctx.events = _event_arrays(events, weight.dtype)
+        kernel_inputs = inputs.detach() if events is None else weight.new_empty((inputs.shape[0], 1, 1, 1))
+        write_spikes = store_spikes and not emit_events
         lif_kernels.layer_forward_kernel(
-            inputs.detach().numpy(), steps, *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(),
-            has_readout, store_current, store_membrane, store_spikes, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
-            membrane.numpy(), current.numpy(), spikes.numpy() if store_spikes else nothing.numpy(), counts.numpy(),
+            kernel_inputs.numpy(), steps, *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(),
+            has_readout, store_current, store_membrane, write_spikes, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
+            membrane.numpy(), current.numpy(), spikes.numpy() if write_spikes else nothing.numpy(), counts.numpy(),
             readout_potential.numpy(), peak.numpy(), peak_step.numpy(),
+            emit_events, spike_steps.numpy(), spike_units.numpy(), spike_last.numpy(),
         )
-        ctx.save_for_backward(inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step)
+        indptr = torch.zeros(cells * batch + 1 if emit_events else 1, dtype=torch.int64)
+        if emit_events:  # the lists out of the scratch; S is a placeholder, its gradient ∂L/∂S comes back to it
+            first = torch.arange(cells * batch, dtype=torch.int64) * room
+            torch.cumsum(spike_last - first, 0, out=indptr[1:])
+            event_steps, event_units = (torch.empty(int(indptr[-1]), dtype=torch.int64) for _ in range(2))
+            lif_kernels.compact_events_kernel(spike_steps.numpy(), spike_units.numpy(), spike_last.numpy(), room,
+                                              indptr.numpy(), event_steps.numpy(), event_units.numpy())
+            event_values = weight.new_ones(event_steps.shape)
+            spikes = weight.new_zeros(()).expand(shape)
+        else:
+            event_steps = event_units = torch.empty(0, dtype=torch.int64)
+            event_values = weight.new_empty(0)
+        ctx.mark_non_differentiable(indptr, event_steps, event_units, event_values)
+        ctx.save_for_backward(kernel_inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step)
         ctx.params, ctx.surrogates, ctx.stored_membrane = params, surrogates, store_membrane
         ctx.recompute_membrane, ctx.batch_steps = recompute_membrane, (batch, steps)
         ctx.differentiable_reset, ctx.propagate_recurrent = differentiable_reset, propagate_recurrent
         ctx.set_materialize_grads(False)
         if not store_membrane:
             membrane = weight.new_empty((0,))
-        return spikes, membrane, (readout_potential if has_readout else None), counts, (peak if has_readout else None)
+        return (spikes, membrane, (readout_potential if has_readout else None), counts, (peak if has_readout else None),
+                indptr, event_steps, event_units, event_values)
 
     @staticmethod
     def backward(ctx, grad_spikes: Optional[Tensor], grad_membrane: Optional[Tensor],
                  grad_readout_potential: Optional[Tensor], grad_counts: Optional[Tensor],
-                 grad_peak: Optional[Tensor]):  # type: ignore[override]
+                 grad_peak: Optional[Tensor], *grad_events: Optional[Tensor]):  # type: ignore[override]
         inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step = ctx.saved_tensors
         if not ctx.stored_membrane and not ctx.recompute_membrane:
             raise RuntimeError("EventLIFLayer: backward of a forward pass run with store_membrane=False")
@@ -460,16 +511,17 @@ class EventLIFLayer(torch.autograd.Function):
                 grad_readout = acc_out.sum(1)
             else:
                 grad_readout = torch.zeros_like(readout_weight)
-        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None, None, None, None, None
+        return grad_inputs, grad_weight, grad_recurrent, grad_readout, None, None, None, None, None, None, None, None, None
 
 
-def _event_arrays(events: Optional[InputEvents], dtype: torch.dtype) -> tuple:
-    """The kernels' event arguments: (has_events, indptr, steps, units, values in ``dtype``)."""
+def _event_arrays(events: Optional[InputEvents | LayerEvents], dtype: torch.dtype) -> tuple:
+    """The kernels' event arguments: (has_events, first, last, steps, units, values in ``dtype``); row r's
+    events are first[r]:last[r] (of an :class:`InputEvents`, indptr[r]:indptr[r + 1])."""
     if events is None:
         empty = np.zeros(1, dtype=np.int64)
-        return False, empty, empty, empty, np.zeros(1, dtype=torch.empty(0, dtype=dtype).numpy().dtype)
-    return (True, events.indptr.numpy(), events.steps.numpy(), events.units.numpy(),
-            events.values.to(dtype).numpy())
+        return False, empty, empty, empty, empty, np.zeros(1, dtype=torch.empty(0, dtype=dtype).numpy().dtype)
+    indptr = events.indptr.numpy()
+    return (True, indptr[:-1], indptr[1:], events.steps.numpy(), events.units.numpy(), events.values.to(dtype).numpy())
 
 
 class LayerOutput(NamedTuple):
@@ -483,10 +535,11 @@ class LayerOutput(NamedTuple):
     readout: Optional[Tensor]
     counts: Tensor
     peak: Optional[Tensor] = None
+    events: Optional[LayerEvents] = None  # the spikes as events for the next layer (``emit_events``)
 
 
 def lif_layer_cells(
-    inputs: Tensor | InputEvents,
+    inputs: Tensor | InputEvents | LayerEvents,
     weight: Tensor,
     params: LIFParameters,
     surrogates: Sequence[Surrogate],
@@ -497,6 +550,7 @@ def lif_layer_cells(
     readout_weight: Optional[Tensor] = None,
     keep_spikes: bool = True,
     keep_membrane: bool = True,
+    emit_events: bool = False,
 ) -> LayerOutput:
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P] (spikes or counts,
     shared by all cells when the first size is 1), weights W [K, P, N] and optional V [K, N, N], and the
@@ -509,6 +563,9 @@ def lif_layer_cells(
     ``keep_spikes``/``keep_membrane`` False: S/U are returned as None, and the kernels do not write them (U
     is still formed when a backward pass needs it). A layer whose spikes feed no other layer (the readout
     and the counts are formed inside) and an evaluation pass keep neither: that is most of the memory traffic.
+    ``emit_events`` (with ``keep_spikes`` False; a layer that feeds another): on the kernel path the spikes
+    are returned as :class:`LayerEvents` (``events``) for the next layer's call, instead of S [K, B, T, N]
+    (spikes ~1 % dense: the next layer reads a list, not a scan of S per step); elsewhere S is returned.
     """
     cells = weight.shape[0]
     per_cell = lambda value: [value] * cells if isinstance(value, bool) else list(value)  # noqa: E731
@@ -521,16 +578,29 @@ def lif_layer_cells(
     if kernel:
         tensors = [t for t in (inputs, weight, recurrent_weight, readout_weight) if isinstance(t, Tensor)]
         backward = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-        events = inputs if isinstance(inputs, InputEvents) else None
-        # with events, the kernels read them; the tensor only tells them the number of input rows
-        dense = weight.new_empty((events.cells, 1, 1, 1)) if events is not None else inputs.to(weight.dtype).contiguous()
+        events = inputs if isinstance(inputs, (InputEvents, LayerEvents)) else None
+        # with events, the kernels read them; the tensor only tells them the number of input rows (or, a lower
+        # layer's carrier, links the layers in autograd)
+        if isinstance(inputs, LayerEvents):
+            dense = inputs.carrier
+            backward = backward or (torch.is_grad_enabled() and dense.requires_grad)
+        elif events is not None:
+            dense = weight.new_empty((inputs.cells, 1, 1, 1))
+        else:
+            dense = inputs.to(weight.dtype).contiguous()
         # a feed-forward layer on input events whose U is not wanted forms it again in the backward pass (cheaper
         # than storing it; measured: not so for dense inputs, whose non-zero entries are listed again per step)
         recompute = backward and not keep_membrane and recurrent_weight is None and events is not None
-        spikes, membrane, readout, counts, peak = EventLIFLayer.apply(
+        emit = emit_events and not keep_spikes
+        spikes, membrane, readout, counts, peak, *listed = EventLIFLayer.apply(
             dense, weight, recurrent_weight, readout_weight, params, cell_surrogates, differentiable_reset, propagate,
-            events, keep_membrane or (backward and not recompute), keep_spikes, recompute)
+            events, keep_membrane or (backward and not recompute), keep_spikes, recompute, emit)
+        if emit:
+            layer_events = LayerEvents(*listed, spikes)
+            return LayerOutput(None, membrane if keep_membrane else None, readout, counts, peak, layer_events)
         return LayerOutput(spikes if keep_spikes else None, membrane if keep_membrane else None, readout, counts, peak)
+    if isinstance(inputs, LayerEvents):
+        raise ValueError("lif_layer_cells: LayerEvents are read by the CPU kernels only")
     if isinstance(inputs, InputEvents):
         inputs = inputs.dense(weight.dtype, weight.device)
     inputs = inputs.to(weight.dtype)

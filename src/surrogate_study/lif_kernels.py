@@ -233,7 +233,7 @@ def _nonzero_entries(row, out) -> int:
 
 
 @numba.njit(inline="always", **_COMPILE)
-def _recompute_membrane(sample_inputs, has_events, event_indptr, event_steps, event_units, event_values, row,
+def _recompute_membrane(sample_inputs, has_events, event_first, event_last, event_steps, event_units, event_values, row,
                         weight, store_current, lam_m, lam_s, leak, theta, u, i, membrane, current, active_at) -> None:
     """U[n] (and I[n] when ``store_current``) of one sample of a feed-forward layer into ``membrane``
     (``current``) [T, N]: the recursion of :func:`layer_forward_kernel`, operation for operation,
@@ -245,7 +245,7 @@ def _recompute_membrane(sample_inputs, has_events, event_indptr, event_steps, ev
         i[j] = zero
     event, event_end = 0, 0
     if has_events:
-        event, event_end = event_indptr[row], event_indptr[row + 1]
+        event, event_end = event_first[row], event_last[row]
     for n in range(membrane.shape[0]):
         u_row = membrane[n]
         if store_current:
@@ -355,10 +355,10 @@ def lif_backward_kernel(membrane, current, spikes, grad_spikes, grad_membrane, h
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
-def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, event_units, event_values,
+def layer_forward_kernel(inputs, steps, has_events, event_first, event_last, event_steps, event_units, event_values,
                          weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
                          store_membrane, store_spikes, decay_mem, decay_syn, threshold, decay_out, membrane, current, spikes,
-                         counts, readout_potential, peak, peak_step):
+                         counts, readout_potential, peak, peak_step, emit_events, spike_steps, spike_units, spike_last):
     """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] (T = ``steps``) and the spike counts ζ = Σ_n S[n]
     [K, B, N] of a LIF layer driven by inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent
     weights V [K, N, N] when ``recurrent``; when ``has_readout`` also the potential U_out [K, B, T, C] of the
@@ -368,8 +368,12 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
     step at which each is reached (``peak_step``). U is written only when ``store_membrane`` (a backward
     pass or the caller needs it), S only when ``store_spikes`` (the backward pass takes S = Θ(U − ϑ) from
     U; a layer whose spikes feed no other layer leaves them out).
-    With ``has_events`` the inputs are events instead (``spike_data.InputEvents``: row k·B + b, or b when
-    shared, sorted by (step, unit), value = spike count), and ``inputs`` only gives the number of input rows.
+    With ``has_events`` the inputs are events instead (row r = k·B + b, or b when shared: the events
+    ``event_first[r]:event_last[r]``, sorted by (step, unit), value = spike count; ``spike_data.InputEvents`` or
+    a lower layer's spikes), and ``inputs`` only gives the number of input rows. With ``emit_events`` the
+    layer's own spikes are listed as such events (what the next layer reads instead of S): the steps and
+    units of those of row r = k·B + b from position r·T·N of ``spike_steps``, ``spike_units`` on, their end
+    into ``spike_last[r]`` (room for T·N spikes a row; see :func:`compact_events_kernel`).
     The membrane update is branch-free; the neurons that spike at step n are listed by a branch-free
     compaction, and only their rows of W_out and V are added."""
     cells, batch, neurons = counts.shape
@@ -393,7 +397,8 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
         active_at = np.empty(n_in, dtype=np.int64)  # indices of the non-zero inputs at step n
         event, event_end = 0, 0
         if has_events:
-            event, event_end = event_indptr[source * batch + sample], event_indptr[source * batch + sample + 1]
+            event, event_end = event_first[source * batch + sample], event_last[source * batch + sample]
+        emitted = task * steps * neurons  # this row's first position in the spike_* arrays
         for n in range(steps):
             u_row = membrane[cell, sample, n] if store_membrane else u_kept
             if store_current:
@@ -414,7 +419,11 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
                 for j in range(neurons):
                     s_row[j] = one if u_row[j] > theta else zero
             # listed only at steps with a spike (most steps of a sparse layer have none: the listing is ~40 ns a step)
-            fired = _spiking_neurons(u_row, theta, fired_at) if (has_readout or recurrent) and spiking > 0 else 0
+            fired = _spiking_neurons(u_row, theta, fired_at) if (has_readout or recurrent or emit_events) and spiking > 0 else 0
+            if emit_events:
+                for q in range(fired):
+                    spike_steps[emitted], spike_units[emitted] = n, fired_at[q]
+                    emitted += 1
             if has_events:
                 while event < event_end and event_steps[event] == n:
                     x, w = event_values[event], weight[cell, event_units[event]]
@@ -445,6 +454,8 @@ def layer_forward_kernel(inputs, steps, has_events, event_indptr, event_steps, e
         count_row = counts[cell, sample]
         for j in range(neurons):
             count_row[j] = count[j]
+        if emit_events:
+            spike_last[task] = emitted
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
@@ -455,7 +466,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                           readout_weight_t, has_readout, decay_out,
                           grad_readout_weight, need_readout_weight,
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
-                          inputs, has_events, event_indptr, event_steps, event_units, event_values,
+                          inputs, has_events, event_first, event_last, event_steps, event_units, event_values,
                           grad_weight, need_weight, grad_recurrent, need_recurrent,
                           grad_inputs, weight_t, need_inputs, recompute, weight, batch, steps):
     """BPTT of one LIF layer; with G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n), the inputs'
@@ -528,7 +539,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         for group in range(first, last, lanes):
             count = min(lanes, last - group)
             if recompute:  # feed-forward only: one lane
-                _recompute_membrane(inputs[source, 0 if has_events else group], has_events, event_indptr,
+                _recompute_membrane(inputs[source, 0 if has_events else group], has_events, event_first, event_last,
                                     event_steps, event_units, event_values, source * batch + group, weight[cell],
                                     reset, lam_m, lam_s, leak, theta, u_state, i_state, u_buffer, i_buffer, active_at)
             for lane in range(count):
@@ -539,8 +550,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     u_bar[lane, c] = zero
                     i_bar[lane, c] = zero
                 if has_events and need_weight:
-                    event_start[lane] = event_indptr[source * batch + group + lane]
-                    event_next[lane] = event_indptr[source * batch + group + lane + 1]
+                    event_start[lane] = event_first[source * batch + group + lane]
+                    event_next[lane] = event_last[source * batch + group + lane]
             for n in range(steps - 1, -1, -1):
                 if propagate:  # gI[n+1] Vᵀ of all lanes at once: one small GEMM reads V once for them all
                     np.dot(gi[:count], recurrent_weight_t[cell], prop[:count])
@@ -594,8 +605,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                             gs[j] += prop_lane[j]
                     # weight gradients of step n: G[n] = gI[n+1] = gi_lane (before the update below)
                     if need_weight and has_events:
-                        event, event_first = event_next[lane], event_start[lane]
-                        while event > event_first and event_steps[event - 1] == n:
+                        event, lane_first = event_next[lane], event_start[lane]
+                        while event > lane_first and event_steps[event - 1] == n:
                             event -= 1
                             x, row = event_values[event], acc_w[event_units[event]]
                             for j in range(neurons):
@@ -627,6 +638,18 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
             if need_inputs:  # ∂L/∂X of each sample = G Wᵀ, [T, N] × [N, P]
                 for lane in range(count):
                     np.dot(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
+
+
+@numba.njit(parallel=True, cache=True, **_COMPILE)
+def compact_events_kernel(spike_steps, spike_units, spike_last, room, indptr, steps, units) -> None:
+    """Copy the events that :func:`layer_forward_kernel` listed for row r at positions r·``room`` …
+    ``spike_last[r]`` of ``spike_steps``, ``spike_units`` to positions indptr[r] … indptr[r + 1] of ``steps``,
+    ``units`` (one array for all rows, as ``spike_data.InputEvents``)."""
+    for row in numba.prange(indptr.shape[0] - 1):
+        source, target = row * room, indptr[row]
+        for e in range(indptr[row + 1] - target):
+            steps[target + e] = spike_steps[source + e]
+            units[target + e] = spike_units[source + e]
 
 
 # --- Leaky readout, [R, T, C] (R = cells × samples) ---------------------------------------------------

@@ -130,19 +130,22 @@ class SpikingNetwork(nn.Module):
     def _fused_forward(self, spikes_in: Tensor | InputEvents, keep_traces: bool = True) -> NetworkOutput:
         """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`); the last
         hidden layer also forms the readout potential U_out, every layer its spike counts. Without
-        ``keep_traces`` the traces hold only the counts (and the spikes that feed the next layer)."""
+        ``keep_traces`` the traces hold only the counts, and a layer hands its spikes to the next as events
+        (on the CPU kernels; S [K, B, T, N] elsewhere)."""
         spikes = spikes_in.unsqueeze(0) if isinstance(spikes_in, Tensor) and spikes_in.dim() == 3 else spikes_in
         traces: list[LayerTrace] = []
         readout = logits = None
         for layer in range(self.n_hidden_layers):
             last = layer + 1 == self.n_hidden_layers
-            spikes, membrane, readout, counts, logits = lif_layer_cells(
+            output = lif_layer_cells(
                 spikes, self.weights[layer], self.params, self.surrogates,
                 self.recurrent_weights[layer] if self.recurrent else None,
                 self.detach_reset, self.detach_recurrent, readout_weight=self.readout_weight if last else None,
-                keep_spikes=keep_traces or not last, keep_membrane=keep_traces,
+                keep_spikes=keep_traces, keep_membrane=keep_traces, emit_events=not (keep_traces or last),
             )
-            traces.append(LayerTrace(spikes, membrane, counts))
+            readout, logits = output.readout, output.peak
+            spikes = output.events if output.events is not None else output.spikes
+            traces.append(LayerTrace(output.spikes, output.membrane, output.counts))
         assert readout is not None and logits is not None  # U_out [K, B, T, C] and max_n U_out[n], of the last layer
         return NetworkOutput(logits, readout, traces)
 
