@@ -408,10 +408,14 @@ def test_hidden_spikes_handed_on_as_events_give_exactly_the_results_of_dense_spi
     generators = [torch.Generator().manual_seed(k) for k in range(3)]
     net = network.SpikingNetwork(15, [11, 13, 12], 4, PARAMS, surrogates, recurrent, detach_reset=[True, False, True],
                                  detach_recurrent=detach_recurrent, generators=generators, init_gain=10.0).to(dtype)
-    layer_inputs: list[type] = []
+    layer_inputs: list[type] = []  # what each layer call received
     layer = network.lif_layer_cells
-    monkeypatch.setattr(network, "lif_layer_cells", lambda inputs, *a, **k: layer_inputs.append(type(inputs))
-                        or layer(inputs, *a, **k))
+
+    def recorded_layer(inputs, *args, **kwargs):
+        layer_inputs.append(type(inputs))
+        return layer(inputs, *args, **kwargs)
+
+    monkeypatch.setattr(network, "lif_layer_cells", recorded_layer)
     results = []
     for keep_traces in (True, False):
         output = net(inputs, keep_traces=keep_traces)
