@@ -24,6 +24,8 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+from surrogate_study.borrowed_arrays import borrowed, keep_alive
+
 # numba's default OpenMP thread pool keeps its workers spinning after every parallel kernel; they then
 # compete with PyTorch's own threads for the cores (measured: loss and Adam 5–10× slower between the
 # kernels, backward 2×). The workqueue pool's workers sleep. Set before the first parallel kernel runs.
@@ -376,6 +378,26 @@ def layer_forward_kernel(inputs, steps, has_events, event_first, event_last, eve
     into ``spike_last[r]`` (room for T·N spikes a row; see :func:`compact_events_kernel`).
     The membrane update is branch-free; the neurons that spike at step n are listed by a branch-free
     compaction, and only their rows of W_out and V are added."""
+    # views of borrowed arrays carry no owner: no atomic reference counts per row, event or spike (borrowed_arrays)
+    inputs = borrowed(inputs)
+    event_first = borrowed(event_first)
+    event_last = borrowed(event_last)
+    event_steps = borrowed(event_steps)
+    event_units = borrowed(event_units)
+    event_values = borrowed(event_values)
+    weight = borrowed(weight)
+    recurrent_weight = borrowed(recurrent_weight)
+    readout_weight = borrowed(readout_weight)
+    membrane = borrowed(membrane)
+    current = borrowed(current)
+    spikes = borrowed(spikes)
+    counts = borrowed(counts)
+    readout_potential = borrowed(readout_potential)
+    peak = borrowed(peak)
+    peak_step = borrowed(peak_step)
+    spike_steps = borrowed(spike_steps)
+    spike_units = borrowed(spike_units)
+    spike_last = borrowed(spike_last)
     cells, batch, neurons = counts.shape
     n_in = inputs.shape[3]
     classes = readout_potential.shape[3]
@@ -386,15 +408,24 @@ def layer_forward_kernel(inputs, steps, has_events, event_first, event_last, eve
     for task in numba.prange(cells * batch):
         cell, sample = task // batch, task % batch
         source = 0 if shared else cell
-        u = np.zeros(neurons, dtype=membrane.dtype)
-        i = np.zeros(neurons, dtype=membrane.dtype)
-        count = np.zeros(neurons, dtype=membrane.dtype)
-        f_out = np.empty(classes, dtype=membrane.dtype)
-        u_out = np.zeros(classes, dtype=membrane.dtype)
-        i_out = np.zeros(classes, dtype=membrane.dtype)
-        fired_at = np.empty(neurons, dtype=np.int64)  # indices of the neurons that spike at step n
-        u_kept = np.empty(neurons, dtype=membrane.dtype)  # U[n] when it is not stored
-        active_at = np.empty(n_in, dtype=np.int64)  # indices of the non-zero inputs at step n
+        u_owned = np.zeros(neurons, dtype=membrane.dtype)
+        u = borrowed(u_owned)
+        i_owned = np.zeros(neurons, dtype=membrane.dtype)
+        i = borrowed(i_owned)
+        count_owned = np.zeros(neurons, dtype=membrane.dtype)
+        count = borrowed(count_owned)
+        f_out_owned = np.empty(classes, dtype=membrane.dtype)
+        f_out = borrowed(f_out_owned)
+        u_out_owned = np.zeros(classes, dtype=membrane.dtype)
+        u_out = borrowed(u_out_owned)
+        i_out_owned = np.zeros(classes, dtype=membrane.dtype)
+        i_out = borrowed(i_out_owned)
+        fired_at_owned = np.empty(neurons, dtype=np.int64)  # indices of the neurons that spike at step n
+        fired_at = borrowed(fired_at_owned)
+        u_kept_owned = np.empty(neurons, dtype=membrane.dtype)  # U[n] when it is not stored
+        u_kept = borrowed(u_kept_owned)
+        active_at_owned = np.empty(n_in, dtype=np.int64)  # indices of the non-zero inputs at step n
+        active_at = borrowed(active_at_owned)
         event, event_end = 0, 0
         if has_events:
             event, event_end = event_first[source * batch + sample], event_last[source * batch + sample]
@@ -456,6 +487,7 @@ def layer_forward_kernel(inputs, steps, has_events, event_first, event_last, eve
             count_row[j] = count[j]
         if emit_events:
             spike_last[task] = emitted
+        keep_alive(u_owned, i_owned, count_owned, f_out_owned, u_out_owned, i_out_owned, fired_at_owned, u_kept_owned, active_at_owned)
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
@@ -499,6 +531,29 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     inputs and W [K, P, N] (``weight``) into a [T, N] buffer that stays in cache, by the forward kernel's
     recursion with the same operations in the same order (so the same numbers, tested): writing and reading
     back U through memory costs more than the recursion (measured). B = ``batch``, T = ``steps``."""
+    # views of borrowed arrays carry no owner: no atomic reference counts per row, event or spike (borrowed_arrays)
+    membrane = borrowed(membrane)
+    current = borrowed(current)
+    grad_spikes = borrowed(grad_spikes)
+    grad_membrane = borrowed(grad_membrane)
+    grad_counts = borrowed(grad_counts)
+    recurrent_weight_t = borrowed(recurrent_weight_t)
+    grad_readout_potential = borrowed(grad_readout_potential)
+    grad_peak = borrowed(grad_peak)
+    peak_step = borrowed(peak_step)
+    readout_weight_t = borrowed(readout_weight_t)
+    grad_readout_weight = borrowed(grad_readout_weight)
+    inputs = borrowed(inputs)
+    event_first = borrowed(event_first)
+    event_last = borrowed(event_last)
+    event_steps = borrowed(event_steps)
+    event_units = borrowed(event_units)
+    event_values = borrowed(event_values)
+    grad_weight = borrowed(grad_weight)
+    grad_recurrent = borrowed(grad_recurrent)
+    grad_inputs = borrowed(grad_inputs)
+    weight_t = borrowed(weight_t)
+    weight = borrowed(weight)
     cells, neurons = codes.shape[0], weight.shape[2]
     classes = readout_weight_t.shape[1]
     chunks = grad_weight.shape[1]
@@ -515,26 +570,45 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         lanes = LANES if propagate else 1  # samples walked in lockstep (see the docstring)
         acc_w = grad_weight[cell, chunk]
         acc_v = grad_recurrent[cell if need_recurrent else 0, chunk if need_recurrent else 0]  # else a dummy
-        gs = np.empty(neurons, dtype=membrane.dtype)
-        gu = np.empty((lanes, neurons), dtype=membrane.dtype)  # gU[n+1] of each lane's sample
-        gi = np.empty((lanes, neurons), dtype=membrane.dtype)  # gI[n+1]
-        prop = np.empty((lanes if propagate else 1, neurons), dtype=membrane.dtype)  # gI[n+1] Vᵀ
-        sigma = np.empty(neurons, dtype=membrane.dtype)
-        scale_bits = np.empty(neurons, dtype=np.int32)
-        u_bar = np.empty((lanes, classes), dtype=membrane.dtype)
-        i_bar = np.empty((lanes, classes), dtype=membrane.dtype)
-        g_out = np.empty(classes, dtype=membrane.dtype)  # ∂L/∂F_out[n]
-        g_pot = np.empty(classes, dtype=membrane.dtype)  # ĝU_out[n]
+        gs_owned = np.empty(neurons, dtype=membrane.dtype)
+        gs = borrowed(gs_owned)
+        gu_owned = np.empty((lanes, neurons), dtype=membrane.dtype)  # gU[n+1] of each lane's sample
+        gu = borrowed(gu_owned)
+        gi_owned = np.empty((lanes, neurons), dtype=membrane.dtype)  # gI[n+1]
+        gi = borrowed(gi_owned)
+        prop_owned = np.empty((lanes if propagate else 1, neurons), dtype=membrane.dtype)  # gI[n+1] Vᵀ
+        prop = borrowed(prop_owned)
+        sigma_owned = np.empty(neurons, dtype=membrane.dtype)
+        sigma = borrowed(sigma_owned)
+        scale_bits_owned = np.empty(neurons, dtype=np.int32)
+        scale_bits = borrowed(scale_bits_owned)
+        u_bar_owned = np.empty((lanes, classes), dtype=membrane.dtype)
+        u_bar = borrowed(u_bar_owned)
+        i_bar_owned = np.empty((lanes, classes), dtype=membrane.dtype)
+        i_bar = borrowed(i_bar_owned)
+        g_out_owned = np.empty(classes, dtype=membrane.dtype)  # ∂L/∂F_out[n]
+        g_out = borrowed(g_out_owned)
+        g_pot_owned = np.empty(classes, dtype=membrane.dtype)  # ĝU_out[n]
+        g_pot = borrowed(g_pot_owned)
         acc_out = grad_readout_weight[cell if need_readout_weight else 0, chunk if need_readout_weight else 0]
-        fired_at = np.empty(neurons, dtype=np.int64)
-        active_at = np.empty(n_in, dtype=np.int64)
-        u_buffer = np.empty((steps if recompute else 1, neurons), dtype=membrane.dtype)  # U[n] of one sample
-        i_buffer = np.empty((steps if recompute and reset else 1, neurons), dtype=membrane.dtype)  # I[n]
-        u_state = np.empty(neurons, dtype=membrane.dtype)
-        i_state = np.empty(neurons, dtype=membrane.dtype)
-        g_buffer = np.empty((lanes, steps if need_inputs else 1, neurons), dtype=membrane.dtype)  # G[n] per lane
-        event_start = np.zeros(lanes, dtype=np.int64)  # each lane's input events: those of steps > n lie at
-        event_next = np.zeros(lanes, dtype=np.int64)  # and after event_next[lane]
+        fired_at_owned = np.empty(neurons, dtype=np.int64)
+        fired_at = borrowed(fired_at_owned)
+        active_at_owned = np.empty(n_in, dtype=np.int64)
+        active_at = borrowed(active_at_owned)
+        u_buffer_owned = np.empty((steps if recompute else 1, neurons), dtype=membrane.dtype)  # U[n] of one sample
+        u_buffer = borrowed(u_buffer_owned)
+        i_buffer_owned = np.empty((steps if recompute and reset else 1, neurons), dtype=membrane.dtype)  # I[n]
+        i_buffer = borrowed(i_buffer_owned)
+        u_state_owned = np.empty(neurons, dtype=membrane.dtype)
+        u_state = borrowed(u_state_owned)
+        i_state_owned = np.empty(neurons, dtype=membrane.dtype)
+        i_state = borrowed(i_state_owned)
+        g_buffer_owned = np.empty((lanes, steps if need_inputs else 1, neurons), dtype=membrane.dtype)  # G[n] per lane
+        g_buffer = borrowed(g_buffer_owned)
+        event_start_owned = np.zeros(lanes, dtype=np.int64)  # each lane's input events: those of steps > n lie at
+        event_start = borrowed(event_start_owned)
+        event_next_owned = np.zeros(lanes, dtype=np.int64)  # and after event_next[lane]
+        event_next = borrowed(event_next_owned)
         first, last = chunk * batch // chunks, (chunk + 1) * batch // chunks
         for group in range(first, last, lanes):
             count = min(lanes, last - group)
@@ -638,6 +712,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
             if need_inputs:  # ∂L/∂X of each sample = G Wᵀ, [T, N] × [N, P]
                 for lane in range(count):
                     np.dot(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
+        keep_alive(gs_owned, gu_owned, gi_owned, prop_owned, sigma_owned, scale_bits_owned, u_bar_owned, i_bar_owned, g_out_owned, g_pot_owned, fired_at_owned, active_at_owned, u_buffer_owned, i_buffer_owned, u_state_owned, i_state_owned, g_buffer_owned, event_start_owned, event_next_owned)
 
 
 @numba.njit(parallel=True, cache=True, **_COMPILE)
