@@ -387,6 +387,21 @@ def test_backward_of_a_layer_run_without_its_membrane_is_refused():
                             (False,), (False,), None, True, True, True)
 
 
+def test_layers_off_the_kernel_path_hand_dense_spikes_to_the_next_layer_without_traces(monkeypatch):
+    """Off the compiled kernels (CUDA, surrogate shapes without a kernel code) a layer asked for events returns S:
+    a two-layer network run without traces (training) gives the logits of the run with traces."""
+    import surrogate_study.fused_lif as fused_lif
+    import surrogate_study.network as network
+
+    monkeypatch.setattr(fused_lif, "has_kernel", lambda surrogates: False)
+    net = network.SpikingNetwork(15, [11, 13], 4, PARAMS, [Surrogate("superspike", 10.0)], False, detach_reset=True,
+                                 detach_recurrent=True, generators=[torch.Generator().manual_seed(0)], init_gain=10.0)
+    inputs = (torch.rand(1, 5, 30, 15, generator=torch.Generator().manual_seed(1)) < 0.1).float()
+    with_traces, without = net(inputs, keep_traces=True), net(inputs, keep_traces=False)
+    assert with_traces.hidden[0].counts.sum() > 0, "the check needs spikes in the first layer"
+    assert torch.equal(with_traces.logits, without.logits)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("recurrent, detach_recurrent", [(False, True), (True, True), (True, False)])
 def test_hidden_spikes_handed_on_as_events_give_exactly_the_results_of_dense_spikes(dtype, recurrent,

@@ -615,5 +615,5 @@ def lif_layer_cells(
     if readout_weight is not None:
         readout_current = cell_matmul(spikes.reshape(cells, batch * steps, -1), readout_weight)
         readout = leaky_readout_sample_major(readout_current.view(cells, batch, steps, -1), params)
-    return LayerOutput(spikes if keep_spikes else None, membrane if keep_membrane else None, readout,
+    return LayerOutput(spikes if keep_spikes or emit_events else None, membrane if keep_membrane else None, readout,
                        spikes.sum(dim=2), None if readout is None else readout.max(dim=2).values)
