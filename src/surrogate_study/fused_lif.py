@@ -475,7 +475,10 @@ class EventLIFLayer(torch.autograd.Function):
         acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
         acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
         propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
-        recurrent_t = (recurrent_weight.detach().transpose(1, 2).contiguous() if propagates.any() else dummy3)
+        recurrent_t = dummy3
+        if propagates.any():  # Vᵀ; its rows padded with zeros to whole vectors for the loop product (no remainder)
+            pad = 0 if lif_kernels.SMALL_GEMM_IN_BLAS else -neurons % lif_kernels.VECTOR_FLOATS
+            recurrent_t = torch.nn.functional.pad(recurrent_weight.detach().transpose(1, 2), (0, pad)).contiguous()
         _numba_threads()
         lif_kernels.layer_backward_kernel(  # S is not passed: the kernel takes it from U (S = Θ(U − ϑ))
             membrane.numpy(), current.numpy(),
@@ -496,6 +499,7 @@ class EventLIFLayer(torch.autograd.Function):
             params.decay_mem, params.decay_syn, params.threshold,
             inputs.detach().numpy(), *ctx.events, acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,
             grad_inputs.numpy(), weight_t.numpy(), need_inputs, ctx.recompute_membrane, weight.detach().numpy(), batch, steps,
+            lif_kernels.SMALL_GEMM_IN_BLAS,
         )
         grad_weight = grad_recurrent = grad_readout = None
         if not need_inputs:

@@ -25,6 +25,7 @@ import numpy as np
 from numba.extending import overload
 
 from surrogate_study.borrowed_arrays import borrowed, keep_alive
+from surrogate_study.prefetch import prefetch
 
 # numba's default OpenMP thread pool keeps its workers spinning after every parallel kernel; they then
 # compete with PyTorch's own threads for the cores (measured: loss and Adam 5–10× slower between the
@@ -59,6 +60,27 @@ BLOCK = 1024  # neurons per block: contiguous runs in memory for every time step
 #: ~4× faster per sample than LANES separate vector–matrix products (measured: 254 against 1030 ns for
 #: N = 100, float32, one thread).
 LANES = 8
+
+
+def _blas_has_small_gemm() -> bool:
+    """Whether the BLAS that numba's ``np.dot`` calls has a small-matrix GEMM path for this CPU: OpenBLAS's
+    ``sgemm_small_kernel`` exists for its SkylakeX-family cores (AVX-512) only. Elsewhere (e.g. AMD Zen, served
+    by the Haswell kernels) a [LANES, N] × [N, N] product first packs both operands (``sgemm_itcopy``): measured
+    on an AMD EPYC (Zen 3), 7.7 µs per product against 3.3 µs for :func:`_rows_times_matrix`. Read once from the
+    library's reported core (threadpoolctl), so the choice, and with it the float32 sums, is fixed per machine."""
+    from threadpoolctl import threadpool_info
+
+    cores = {info.get("architecture", "").lower() for info in threadpool_info()
+             if info.get("prefix") == "libscipy_openblas" and "scipy.libs" in info.get("filepath", "")}
+    return bool(cores) and cores <= {"skylakex", "cooperlake", "sapphirerapids"}
+
+
+#: float32 lanes of a 256-bit vector: Vᵀ's rows are padded to a multiple of it for :func:`_rows_times_matrix` (a
+#: row of N = 100 would leave 4 columns to a scalar loop that took a quarter of the product's time, measured)
+VECTOR_FLOATS = 8
+
+#: ``np.dot`` (BLAS) for the recurrent term's [lanes, N] × [N, N] product per step, else :func:`_rows_times_matrix`.
+SMALL_GEMM_IN_BLAS = _blas_has_small_gemm()
 
 
 def _as(value: float, like: np.ndarray):
@@ -160,6 +182,50 @@ def _add_weighted_rows(out, coefficients, rows) -> None:
         for j in range(width):
             out[j] += g * rows[c, j]
         c += 1
+
+
+@numba.njit(inline="always", **_COMPILE)
+def _rows_times_matrix(a, count: int, b, out) -> None:
+    """out[l] = Σ_c a[l, c] · b[c] for the first ``count`` rows l (a [L, M] × [M, N] product for small L): four
+    rows of ``out`` and two rows of ``b`` per pass, so each loaded b[c, j] serves four rows (the loop over j
+    vectorises). Every row gets the same sums in the same order, out[l, j] = ((p₀ + p₂) + p₄) + … with
+    p_c = a[l, c] b[c, j] + a[l, c+1] b[c+1, j], whether it is computed in a group of four or alone."""
+    width, inner = out.shape[1], a.shape[1]
+    zero = _as(0.0, out)
+    for l in range(count):
+        for j in range(width):
+            out[l, j] = zero
+    last_pair = inner - inner % 2
+    l = 0
+    while l + 4 <= count:
+        o0, o1, o2, o3 = out[l], out[l + 1], out[l + 2], out[l + 3]
+        for c in range(0, last_pair, 2):
+            a0, a1 = a[l, c], a[l, c + 1]
+            e0, e1 = a[l + 1, c], a[l + 1, c + 1]
+            f0, f1 = a[l + 2, c], a[l + 2, c + 1]
+            h0, h1 = a[l + 3, c], a[l + 3, c + 1]
+            b0, b1 = b[c], b[c + 1]
+            for j in range(width):
+                x0, x1 = b0[j], b1[j]
+                o0[j] += a0 * x0 + a1 * x1
+                o1[j] += e0 * x0 + e1 * x1
+                o2[j] += f0 * x0 + f1 * x1
+                o3[j] += h0 * x0 + h1 * x1
+        l += 4
+    while l < count:
+        o0 = out[l]
+        for c in range(0, last_pair, 2):
+            a0, a1 = a[l, c], a[l, c + 1]
+            b0, b1 = b[c], b[c + 1]
+            for j in range(width):
+                o0[j] += a0 * b0[j] + a1 * b1[j]
+        l += 1
+    if last_pair < inner:
+        b0 = b[last_pair]
+        for l in range(count):
+            a0, o0 = a[l, last_pair], out[l]
+            for j in range(width):
+                o0[j] += a0 * b0[j]
 
 
 @numba.njit(inline="always", **_COMPILE)
@@ -502,17 +568,18 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                           codes, betas, gains, resets, decay_mem, decay_syn, threshold,
                           inputs, has_events, event_first, event_last, event_steps, event_units, event_values,
                           grad_weight, need_weight, grad_recurrent, need_recurrent,
-                          grad_inputs, weight_t, need_inputs, recompute, weight, batch, steps):
+                          grad_inputs, weight_t, need_inputs, recompute, weight, batch, steps, blas_small_gemm):
     """BPTT of one LIF layer; with G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n), the inputs'
     gradient ∂L/∂X = G Wᵀ into ``grad_inputs`` [K, B, T, P] when ``need_inputs`` (``weight_t`` = Wᵀ [K, N, P]):
     G of a sample is kept in a [T, N] buffer while its steps are walked, then multiplied by Wᵀ in one small
     GEMM (``np.dot``: BLAS) while it is in cache; G is never written to a [K, B, T, N] array. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k], and when ``propagates[k]`` the recurrent term
-    gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N]). One parallel task per cell and fixed chunk
+    gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N′], N′ ≥ N columns, those past N zero). One parallel task per cell and fixed chunk
     of the batch walks the steps n = T − 1 … 0 of each of its samples from gU[T] = gI[T] = 0; a cell whose
     gradient propagates through V walks ``LANES`` samples of its chunk in lockstep (the last group of a chunk
     may hold fewer; the groups depend only on the batch, not on K or the threads), and gI[n+1] Vᵀ of the
-    group is one [lanes, N] × [N, N] GEMM per step (``np.dot``: V is read once for the group).
+    group is one [lanes, N] × [N, N] product per step (V is read once for the group): ``np.dot`` (BLAS) when
+    ``blas_small_gemm`` (``SMALL_GEMM_IN_BLAS``), else :func:`_rows_times_matrix`.
     ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
     ``static_grad_spikes``, plus ∂L/∂ζ (``grad_counts`` [K, B, N], the spike counts' gradient) when
     ``has_grad_counts``, plus ∂L/∂F_out[n] W_outᵀ when ``has_readout`` (W_outᵀ = ``readout_weight_t``
@@ -564,6 +631,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     lam_m, lam_s, theta = _as(decay_mem, membrane), _as(decay_syn, membrane), _as(threshold, membrane)
     leak, zero = _as(1.0 - decay_mem, membrane), _as(0.0, membrane)
     lam_o, leak_o = _as(decay_out, membrane), _as(1.0 - decay_out, membrane)
+    line = max(1, 64 // membrane.itemsize)  # entries per 64-byte cache line
     for task in numba.prange(cells * chunks):
         cell, chunk = task // chunks, task % chunks
         source = 0 if shared else cell
@@ -578,7 +646,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         gu = borrowed(gu_owned)
         gi_owned = np.empty((lanes, neurons), dtype=membrane.dtype)  # gI[n+1]
         gi = borrowed(gi_owned)
-        prop_owned = np.empty((lanes if propagate else 1, neurons), dtype=membrane.dtype)  # gI[n+1] Vᵀ
+        prop_owned = np.empty((lanes if propagate else 1, recurrent_weight_t.shape[2]), dtype=membrane.dtype)  # gI[n+1] Vᵀ
         prop = borrowed(prop_owned)
         sigma_owned = np.empty(neurons, dtype=membrane.dtype)
         sigma = borrowed(sigma_owned)
@@ -629,8 +697,10 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     event_start[lane] = event_first[source * batch + group + lane]
                     event_next[lane] = event_last[source * batch + group + lane]
             for n in range(steps - 1, -1, -1):
-                if propagate:  # gI[n+1] Vᵀ of all lanes at once: one small GEMM reads V once for them all
+                if propagate and blas_small_gemm:  # gI[n+1] Vᵀ of all lanes at once: V read once for them all
                     np.dot(gi[:count], recurrent_weight_t[cell], prop[:count])
+                elif propagate:
+                    _rows_times_matrix(gi, count, recurrent_weight_t[cell], prop)
                 for lane in range(count):
                     sample = group + lane
                     gu_lane, gi_lane = gu[lane], gi[lane]
@@ -638,6 +708,12 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                         u_row = u_buffer[n]
                     else:
                         u_row = membrane[cell, sample, n]
+                        if n > 0:  # the row of the next step, walked backwards (see :mod:`prefetch`)
+                            for j in range(0, neurons, line):
+                                prefetch(membrane[cell, sample, n - 1], j)
+                    if has_grad_spikes and not static_grad_spikes and n > 0:
+                        for j in range(0, neurons, line):
+                            prefetch(grad_spikes[cell, sample, n - 1], j)
                     _surrogate_row(code, u_row, theta, beta, gain, sigma, scale_bits)
                     if has_grad_spikes:
                         gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
