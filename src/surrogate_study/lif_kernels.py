@@ -34,18 +34,21 @@ if numba.config.THREADING_LAYER == "default":
     numba.config.THREADING_LAYER = "workqueue"
 
 
-def _single_threaded_blas() -> None:
-    """One thread for SciPy's BLAS, which numba's ``np.dot`` calls from inside the kernels' parallel tasks (the
-    inputs' gradient, one [T, N] × [N, P] product per sample): the kernels already run one task per thread, and
-    OpenBLAS would otherwise start threads of its own for products above its threshold (T·N·P > 262 144) in
-    every task. numpy's bundled OpenBLAS (same prefix) is limited too; torch uses MKL and is not affected."""
+def _scipy_blas():
+    """SciPy's OpenBLAS, which numba's ``np.dot`` calls, and numpy's bundled one (same prefix), as a threadpoolctl
+    selection (loaded first)."""
     import scipy.linalg.cython_blas  # noqa: F401  (loads the library that numba's np.dot calls)
     from threadpoolctl import ThreadpoolController
 
-    ThreadpoolController().select(prefix="libscipy_openblas").limit(limits=1)
+    return ThreadpoolController().select(prefix="libscipy_openblas")
 
 
-_single_threaded_blas()
+_SCIPY_BLAS = _scipy_blas()
+# One thread for that BLAS, called from inside the kernels' parallel tasks (the inputs' gradient, one
+# [T, N] × [N, P] product per sample): the kernels already run one task per thread, and OpenBLAS would otherwise
+# start threads of its own for products above its threshold (T·N·P > 262 144) in every task. torch uses MKL and
+# is not affected.
+_SCIPY_BLAS.limit(limits=1)
 
 #: Compile options of every kernel. ``error_model="numpy"``: a float division is a plain division (numba's
 #: default Python error model tests every divisor for zero and raises, a branch that kept σ′'s loops scalar);
@@ -68,10 +71,7 @@ def _blas_has_small_gemm() -> bool:
     by the Haswell kernels) a [LANES, N] × [N, N] product first packs both operands (``sgemm_itcopy``): measured
     on an AMD EPYC (Zen 3), 7.7 µs per product against 3.3 µs for :func:`_rows_times_matrix`. Read once from the
     library's reported core (threadpoolctl), so the choice, and with it the float32 sums, is fixed per machine."""
-    from threadpoolctl import threadpool_info
-
-    cores = {info.get("architecture", "").lower() for info in threadpool_info()
-             if info.get("prefix") == "libscipy_openblas" and "scipy.libs" in info.get("filepath", "")}
+    cores = {str(info.get("architecture", "")).lower() for info in _SCIPY_BLAS.info()}
     return bool(cores) and cores <= {"skylakex", "cooperlake", "sapphirerapids"}
 
 
