@@ -110,30 +110,12 @@ def test_batched_cells_with_different_settings_equal_the_reference(device, share
 
 @pytest.mark.parametrize("small_gemm_in_blas", [False, True])
 def test_recurrent_term_by_blas_or_by_rows_equals_the_reference(monkeypatch, small_gemm_in_blas):
-    """gI[n+1] Vᵀ of a lockstep group by ``np.dot`` or by ``_rows_times_matrix`` (the machine picks one,
+    """gI[n+1] Vᵀ of a lockstep group by ``np.dot`` or by ``tile_product.matrix_product`` (the machine picks one,
     ``SMALL_GEMM_IN_BLAS``; both are tested here): groups of 8 and remainders of 3 or 4 samples (batch 90)."""
     monkeypatch.setattr(lif_kernels, "SMALL_GEMM_IN_BLAS", small_gemm_in_blas)
     x, w, v, up_s, up_u = layer_inputs(cells=2, recurrent=True, seed=5, batch=90)
     assert_equal_to_reference([x, w, v], up_s, up_u, [Surrogate("superspike", 10.0), Surrogate("sigmoid", 30.0)],
                               [True, False], [False, False])
-
-
-@pytest.mark.parametrize("rows, inner", [(8, 100), (7, 33), (3, 1), (1, 2)])
-def test_rows_times_matrix_is_the_product_and_each_row_is_summed_as_alone(rows, inner):
-    """The small product of the recurrent term: float32 close to the float64 product, and every row bit for bit
-    what it is when computed alone (groups of four rows and remainders sum in the same order)."""
-    g = np.random.default_rng(rows * 100 + inner)
-    a = g.standard_normal((8, inner)).astype(np.float32)
-    b = g.standard_normal((inner, 37)).astype(np.float32)
-    out = np.full((8, 37), np.nan, dtype=np.float32)
-    lif_kernels._rows_times_matrix(a, rows, b, out)
-    exact = a[:rows].astype(np.float64) @ b.astype(np.float64)
-    np.testing.assert_allclose(out[:rows], exact, rtol=1e-5, atol=1e-5 * np.abs(exact).max())
-    assert np.isnan(out[rows:]).all()  # rows past ``count`` untouched
-    for row in range(rows):
-        alone = np.empty((1, 37), dtype=np.float32)
-        lif_kernels._rows_times_matrix(a[row:row + 1].copy(), 1, b, alone)
-        assert np.array_equal(alone[0], out[row])
 
 
 def test_torch_loop_fallback_equals_the_kernel():

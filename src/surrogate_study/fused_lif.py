@@ -469,16 +469,18 @@ class EventLIFLayer(torch.autograd.Function):
         zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
         # C-contiguous (numba's np.dot writes into ``out`` only then)
         grad_inputs = membrane.new_empty((cells, batch, steps, weight.shape[1])) if need_inputs else dummy_t
-        weight_t = weight.detach().transpose(1, 2).contiguous() if need_inputs else dummy3
+        # Wᵀ and Vᵀ: their rows padded with zeros to whole vectors for the tiled products (no BLAS small path)
+        pad = lambda n: 0 if lif_kernels.SMALL_GEMM_IN_BLAS else -n % lif_kernels.VECTOR_FLOATS  # noqa: E731
+        weight_t = (torch.nn.functional.pad(weight.detach().transpose(1, 2), (0, pad(weight.shape[1]))).contiguous()
+                    if need_inputs else dummy3)
         acc_out = (zeros(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
                    else zeros(1, 1, 1, 1))
         acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
         acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
         propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
         recurrent_t = dummy3
-        if propagates.any():  # Vᵀ; its rows padded with zeros to whole vectors for the loop product (no remainder)
-            pad = 0 if lif_kernels.SMALL_GEMM_IN_BLAS else -neurons % lif_kernels.VECTOR_FLOATS
-            recurrent_t = torch.nn.functional.pad(recurrent_weight.detach().transpose(1, 2), (0, pad)).contiguous()
+        if propagates.any():
+            recurrent_t = torch.nn.functional.pad(recurrent_weight.detach().transpose(1, 2), (0, pad(neurons))).contiguous()
         _numba_threads()
         lif_kernels.layer_backward_kernel(  # S is not passed: the kernel takes it from U (S = Θ(U − ϑ))
             membrane.numpy(), current.numpy(),

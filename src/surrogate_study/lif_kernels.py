@@ -26,6 +26,7 @@ from numba.extending import overload
 
 from surrogate_study.borrowed_arrays import borrowed, keep_alive
 from surrogate_study.prefetch import prefetch
+from surrogate_study.tile_product import matrix_product
 
 # numba's default OpenMP thread pool keeps its workers spinning after every parallel kernel; they then
 # compete with PyTorch's own threads for the cores (measured: loss and Adam 5–10× slower between the
@@ -68,18 +69,21 @@ LANES = 8
 def _blas_has_small_gemm() -> bool:
     """Whether the BLAS that numba's ``np.dot`` calls has a small-matrix GEMM path for this CPU: OpenBLAS's
     ``sgemm_small_kernel`` exists for its SkylakeX-family cores (AVX-512) only. Elsewhere (e.g. AMD Zen, served
-    by the Haswell kernels) a [LANES, N] × [N, N] product first packs both operands (``sgemm_itcopy``): measured
-    on an AMD EPYC (Zen 3), 7.7 µs per product against 3.3 µs for :func:`_rows_times_matrix`. Read once from the
-    library's reported core (threadpoolctl), so the choice, and with it the float32 sums, is fixed per machine."""
+    by the Haswell kernels) every product first packs both operands (``sgemm_itcopy``/``oncopy``), and the
+    kernels take :func:`~surrogate_study.tile_product.matrix_product` instead (measured on an AMD EPYC, Zen 3,
+    ``benchmarks/small_gemm.py``: [8, 100] × [100, 100] in 2.0–2.1 against 8.1–8.5 µs, [100, 100] × [100, 100]
+    in 25.3–26.4 against 30.2–31.0 µs). Read once from the library's reported core (threadpoolctl), so the choice, and with it the
+    float32 sums, is fixed per machine."""
     cores = {str(info.get("architecture", "")).lower() for info in _SCIPY_BLAS.info()}
     return bool(cores) and cores <= {"skylakex", "cooperlake", "sapphirerapids"}
 
 
-#: float32 lanes of a 256-bit vector: Vᵀ's rows are padded to a multiple of it for :func:`_rows_times_matrix` (a
-#: row of N = 100 would leave 4 columns to a scalar loop that took a quarter of the product's time, measured)
+#: float32 lanes of a 256-bit vector: the right-hand matrices of :func:`~surrogate_study.tile_product.matrix_product`
+#: (Vᵀ, Wᵀ) have their rows padded with zeros to a multiple of it (the tiles read whole vectors)
 VECTOR_FLOATS = 8
 
-#: ``np.dot`` (BLAS) for the recurrent term's [lanes, N] × [N, N] product per step, else :func:`_rows_times_matrix`.
+#: ``np.dot`` (BLAS) for the kernels' small products (the recurrent term's [lanes, N] × [N, N] per step, ∂L/∂X's
+#: [T, N] × [N, P] per sample), else :func:`~surrogate_study.tile_product.matrix_product`.
 SMALL_GEMM_IN_BLAS = _blas_has_small_gemm()
 
 
@@ -182,50 +186,6 @@ def _add_weighted_rows(out, coefficients, rows) -> None:
         for j in range(width):
             out[j] += g * rows[c, j]
         c += 1
-
-
-@numba.njit(inline="always", **_COMPILE)
-def _rows_times_matrix(a, count: int, b, out) -> None:
-    """out[l] = Σ_c a[l, c] · b[c] for the first ``count`` rows l (a [L, M] × [M, N] product for small L): four
-    rows of ``out`` and two rows of ``b`` per pass, so each loaded b[c, j] serves four rows (the loop over j
-    vectorises). Every row gets the same sums in the same order, out[l, j] = ((p₀ + p₂) + p₄) + … with
-    p_c = a[l, c] b[c, j] + a[l, c+1] b[c+1, j], whether it is computed in a group of four or alone."""
-    width, inner = out.shape[1], a.shape[1]
-    zero = _as(0.0, out)
-    for l in range(count):
-        for j in range(width):
-            out[l, j] = zero
-    last_pair = inner - inner % 2
-    l = 0
-    while l + 4 <= count:
-        o0, o1, o2, o3 = out[l], out[l + 1], out[l + 2], out[l + 3]
-        for c in range(0, last_pair, 2):
-            a0, a1 = a[l, c], a[l, c + 1]
-            e0, e1 = a[l + 1, c], a[l + 1, c + 1]
-            f0, f1 = a[l + 2, c], a[l + 2, c + 1]
-            h0, h1 = a[l + 3, c], a[l + 3, c + 1]
-            b0, b1 = b[c], b[c + 1]
-            for j in range(width):
-                x0, x1 = b0[j], b1[j]
-                o0[j] += a0 * x0 + a1 * x1
-                o1[j] += e0 * x0 + e1 * x1
-                o2[j] += f0 * x0 + f1 * x1
-                o3[j] += h0 * x0 + h1 * x1
-        l += 4
-    while l < count:
-        o0 = out[l]
-        for c in range(0, last_pair, 2):
-            a0, a1 = a[l, c], a[l, c + 1]
-            b0, b1 = b[c], b[c + 1]
-            for j in range(width):
-                o0[j] += a0 * b0[j] + a1 * b1[j]
-        l += 1
-    if last_pair < inner:
-        b0 = b[last_pair]
-        for l in range(count):
-            a0, o0 = a[l, last_pair], out[l]
-            for j in range(width):
-                o0[j] += a0 * b0[j]
 
 
 @numba.njit(inline="always", **_COMPILE)
@@ -572,14 +532,15 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     """BPTT of one LIF layer; with G[n] = ∂L/∂F[n] = gI[n+1] (F: all input current of step n), the inputs'
     gradient ∂L/∂X = G Wᵀ into ``grad_inputs`` [K, B, T, P] when ``need_inputs`` (``weight_t`` = Wᵀ [K, N, P]):
     G of a sample is kept in a [T, N] buffer while its steps are walked, then multiplied by Wᵀ in one small
-    GEMM (``np.dot``: BLAS) while it is in cache; G is never written to a [K, B, T, N] array. Cell k: surrogate codes[k], betas[k],
+    GEMM (``np.dot``, BLAS, when ``blas_small_gemm``, else :func:`~surrogate_study.tile_product.matrix_product`
+    on Wᵀ [K, N, P′], P′ ≥ P columns, those past P zero) while it is in cache; G is never written to a [K, B, T, N] array. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k], and when ``propagates[k]`` the recurrent term
     gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N′], N′ ≥ N columns, those past N zero). One parallel task per cell and fixed chunk
     of the batch walks the steps n = T − 1 … 0 of each of its samples from gU[T] = gI[T] = 0; a cell whose
     gradient propagates through V walks ``LANES`` samples of its chunk in lockstep (the last group of a chunk
     may hold fewer; the groups depend only on the batch, not on K or the threads), and gI[n+1] Vᵀ of the
     group is one [lanes, N] × [N, N] product per step (V is read once for the group): ``np.dot`` (BLAS) when
-    ``blas_small_gemm`` (``SMALL_GEMM_IN_BLAS``), else :func:`_rows_times_matrix`.
+    ``blas_small_gemm`` (``SMALL_GEMM_IN_BLAS``), else :func:`~surrogate_study.tile_product.matrix_product`.
     ĝS[n] is ``grad_spikes`` [K, B, T, N], or [K, B, 1, N] the same at every step when
     ``static_grad_spikes``, plus ∂L/∂ζ (``grad_counts`` [K, B, N], the spike counts' gradient) when
     ``has_grad_counts``, plus ∂L/∂F_out[n] W_outᵀ when ``has_readout`` (W_outᵀ = ``readout_weight_t``
@@ -700,7 +661,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                 if propagate and blas_small_gemm:  # gI[n+1] Vᵀ of all lanes at once: V read once for them all
                     np.dot(gi[:count], recurrent_weight_t[cell], prop[:count])
                 elif propagate:
-                    _rows_times_matrix(gi, count, recurrent_weight_t[cell], prop)
+                    matrix_product(gi[:count], recurrent_weight_t[cell], prop[:count])
                 for lane in range(count):
                     sample = group + lane
                     gu_lane, gi_lane = gu[lane], gi[lane]
@@ -789,7 +750,10 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                             gu_lane[j] += gu_row[j]
             if need_inputs:  # ∂L/∂X of each sample = G Wᵀ, [T, N] × [N, P]
                 for lane in range(count):
-                    np.dot(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
+                    if blas_small_gemm:
+                        np.dot(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
+                    else:
+                        matrix_product(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
         keep_alive(gs_owned, gu_owned, gi_owned, prop_owned, sigma_owned, scale_bits_owned, u_bar_owned, i_bar_owned, g_out_owned, g_pot_owned, fired_at_owned, active_at_owned, u_buffer_owned, i_buffer_owned, u_state_owned, i_state_owned, g_buffer_owned, event_start_owned, event_next_owned)
 
 
