@@ -109,13 +109,15 @@ def test_batched_cells_with_different_settings_equal_the_reference(device, share
 
 
 @pytest.mark.parametrize("small_gemm_in_blas", [False, True])
-def test_recurrent_term_by_blas_or_by_rows_equals_the_reference(monkeypatch, small_gemm_in_blas):
-    """gI[n+1] Vᵀ of a lockstep group by ``np.dot`` or by ``tile_product.matrix_product`` (the machine picks one,
-    ``SMALL_GEMM_IN_BLAS``; both are tested here): groups of 8 and remainders of 3 or 4 samples (batch 90)."""
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_small_products_by_blas_or_by_tiles_equal_the_reference(monkeypatch, small_gemm_in_blas, recurrent):
+    """The backward's small products by ``np.dot`` or by ``tile_product.matrix_product`` (the machine picks one,
+    ``SMALL_GEMM_IN_BLAS``; both are tested here): ∂L/∂X = G Wᵀ per sample (7 inputs: a last tile of fewer
+    columns) and, recurrent, gI[n+1] Vᵀ of lockstep groups of 8 and remainders of 3 or 4 samples (batch 90)."""
     monkeypatch.setattr(lif_kernels, "SMALL_GEMM_IN_BLAS", small_gemm_in_blas)
-    x, w, v, up_s, up_u = layer_inputs(cells=2, recurrent=True, seed=5, batch=90)
-    assert_equal_to_reference([x, w, v], up_s, up_u, [Surrogate("superspike", 10.0), Surrogate("sigmoid", 30.0)],
-                              [True, False], [False, False])
+    x, w, v, up_s, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=5, batch=90)
+    assert_equal_to_reference([x, w, v], up_s, up_u,
+                              [Surrogate("superspike", 10.0), Surrogate("sigmoid", 30.0)], [True, False], [False, False])
 
 
 def test_torch_loop_fallback_equals_the_kernel():
