@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 from surrogate_study import lif_kernels
-from surrogate_study.tile_product import matrix_product
+from surrogate_study.tile_product import matrix_product, padded_columns
 
 
 @numba.njit
@@ -65,7 +65,7 @@ def best_us(function, a, b, columns: int, reps: int, rounds: int) -> tuple[float
 def compare(ways: dict, a: np.ndarray, b: np.ndarray, reps: int, rounds: int) -> dict:
     """Each way's microseconds per product, ratio to np.dot and largest relative error."""
     n = b.shape[1]
-    padded = np.zeros((b.shape[0], n + (-n % lif_kernels.VECTOR_FLOATS)), dtype=b.dtype)
+    padded = np.zeros((b.shape[0], padded_columns(n, b.itemsize)), dtype=b.dtype)
     padded[:, :n] = b
     exact = a.astype(np.float64) @ b.astype(np.float64)
     results = {name: best_us(function, a, padded if name == "tiles" else b, n, reps, rounds)

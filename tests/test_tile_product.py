@@ -5,7 +5,7 @@ import numba
 import numpy as np
 import pytest
 
-from surrogate_study.tile_product import TILE_ROWS, VECTOR_BYTES, matrix_product
+from surrogate_study.tile_product import TILE_ROWS, VECTOR_BYTES, matrix_product, padded_columns
 
 
 @numba.njit
@@ -63,3 +63,9 @@ def test_tile_rows_split_the_shapes_of_the_kernels():
     from surrogate_study.lif_kernels import LANES
 
     assert 100 % TILE_ROWS == 0 and LANES % TILE_ROWS == 0
+
+
+def test_padded_columns_are_the_fewest_whole_vectors():
+    """32-byte vectors: 8 float32 or 4 float64 entries."""
+    assert [padded_columns(n, 4) for n in (1, 8, 100, 104, 105)] == [8, 8, 104, 104, 112]
+    assert [padded_columns(n, 8) for n in (1, 4, 7, 100)] == [4, 4, 8, 100]

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import lif_kernels
+from . import lif_kernels, tile_product
 from .cell_matmul import cell_matmul
 from .lif import LIFParameters
 from .spike_data import InputEvents
@@ -470,7 +470,8 @@ class EventLIFLayer(torch.autograd.Function):
         # C-contiguous (numba's np.dot writes into ``out`` only then)
         grad_inputs = membrane.new_empty((cells, batch, steps, weight.shape[1])) if need_inputs else dummy_t
         # Wᵀ and Vᵀ: their rows padded with zeros to whole vectors for the tiled products (no BLAS small path)
-        pad = lambda n: 0 if lif_kernels.SMALL_GEMM_IN_BLAS else -n % lif_kernels.VECTOR_FLOATS  # noqa: E731
+        pad = lambda n: (0 if lif_kernels.SMALL_GEMM_IN_BLAS  # noqa: E731
+                         else tile_product.padded_columns(n, weight.element_size()) - n)
         weight_t = (torch.nn.functional.pad(weight.detach().transpose(1, 2), (0, pad(weight.shape[1]))).contiguous()
                     if need_inputs else dummy3)
         acc_out = (zeros(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout

@@ -78,10 +78,6 @@ def _blas_has_small_gemm() -> bool:
     return bool(cores) and cores <= {"skylakex", "cooperlake", "sapphirerapids"}
 
 
-#: float32 lanes of a 256-bit vector: the right-hand matrices of :func:`~surrogate_study.tile_product.matrix_product`
-#: (Vᵀ, Wᵀ) have their rows padded with zeros to a multiple of it (the tiles read whole vectors)
-VECTOR_FLOATS = 8
-
 #: ``np.dot`` (BLAS) for the kernels' small products (the recurrent term's [lanes, N] × [N, N] per step, ∂L/∂X's
 #: [T, N] × [N, P] per sample), else :func:`~surrogate_study.tile_product.matrix_product`.
 SMALL_GEMM_IN_BLAS = _blas_has_small_gemm()
@@ -186,6 +182,17 @@ def _add_weighted_rows(out, coefficients, rows) -> None:
         for j in range(width):
             out[j] += g * rows[c, j]
         c += 1
+
+
+@numba.njit(inline="always", **_COMPILE)
+def _small_product(a, b, out, blas: bool) -> None:
+    """out = a b for the backward's small products: ``np.dot`` (BLAS) when ``blas`` (``SMALL_GEMM_IN_BLAS``), else
+    :func:`~surrogate_study.tile_product.matrix_product` (``b``'s rows padded to whole vectors; out's width may
+    be less than b's)."""
+    if blas:
+        np.dot(a, b, out)
+    else:
+        matrix_product(a, b, out)
 
 
 @numba.njit(inline="always", **_COMPILE)
@@ -658,10 +665,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     event_start[lane] = event_first[source * batch + group + lane]
                     event_next[lane] = event_last[source * batch + group + lane]
             for n in range(steps - 1, -1, -1):
-                if propagate and blas_small_gemm:  # gI[n+1] Vᵀ of all lanes at once: V read once for them all
-                    np.dot(gi[:count], recurrent_weight_t[cell], prop[:count])
-                elif propagate:
-                    matrix_product(gi[:count], recurrent_weight_t[cell], prop[:count])
+                if propagate:  # gI[n+1] Vᵀ of all lanes at once: V read once for them all
+                    _small_product(gi[:count], recurrent_weight_t[cell], prop[:count], blas_small_gemm)
                 for lane in range(count):
                     sample = group + lane
                     gu_lane, gi_lane = gu[lane], gi[lane]
@@ -750,10 +755,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                             gu_lane[j] += gu_row[j]
             if need_inputs:  # ∂L/∂X of each sample = G Wᵀ, [T, N] × [N, P]
                 for lane in range(count):
-                    if blas_small_gemm:
-                        np.dot(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
-                    else:
-                        matrix_product(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane])
+                    _small_product(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane], blas_small_gemm)
         keep_alive(gs_owned, gu_owned, gi_owned, prop_owned, sigma_owned, scale_bits_owned, u_bar_owned, i_bar_owned, g_out_owned, g_pot_owned, fired_at_owned, active_at_owned, u_buffer_owned, i_buffer_owned, u_state_owned, i_state_owned, g_buffer_owned, event_start_owned, event_next_owned)
 
 

@@ -2,7 +2,7 @@
 
 :func:`matrix_product` ``(a, b, out)`` computes out = a b for ``a`` [M, K], ``b`` [K, N′] and ``out`` [M, N]
 (N ≤ N′; 2-D C-contiguous arrays of one float dtype; ``b``'s columns past N are read, not used: pad them, with
-zeros, to a whole number of vectors, ``VECTOR_BYTES`` // itemsize):
+zeros, to :func:`padded_columns` N′):
 
     out[i, j] = Σ_{k = 0 … K−1} a[i, k] · b[k, j],
 
@@ -37,6 +37,13 @@ from numba.extending import intrinsic
 TILE_ROWS = 4
 #: Bytes of one vector register of a tile (AVX: 32).
 VECTOR_BYTES = 32
+
+
+def padded_columns(columns: int, itemsize: int) -> int:
+    """``columns`` rounded up to whole vectors of entries of ``itemsize`` bytes: the columns a right-hand matrix
+    ``b`` needs (its rows are read a vector at a time)."""
+    width = VECTOR_BYTES // itemsize
+    return columns + (-columns % width)
 
 
 def _is_matrix(array) -> bool:
