@@ -313,6 +313,50 @@ def test_vectorised_float32_exp_is_within_one_ulp_of_exp():
     assert np.isnan(special[0]) and list(special[1:]) == [0.0, 0.0, 0.0, 1.0]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_superspike_adjoint_step_in_one_pass_equals_the_two_pass_form(dtype):
+    """``lif_kernels._adjoint_step`` forms SuperSpike's σ′ inside its update loop; over 100 steps the result is
+    bit for bit that of σ′ first (``_surrogate_row``) and then the update, and the float64 formula
+    gU = λ_m c + σ′ gS, gI = λ_s gI + (1 − λ_m) c, c = (1 − Θ(U − ϑ)) gU, σ′ = gain / (β|U − ϑ| + 1)²."""
+    import numba
+
+    from surrogate_study import lif_kernels
+
+    @numba.njit(**lif_kernels._COMPILE)
+    def walk(one_pass, u, gs, gu, gi, beta, gain, lam_m, lam_s, leak):
+        sigma, bits = np.empty_like(gu), np.empty(gu.shape[0], np.int32)
+        theta, zero = u.dtype.type(1.0), u.dtype.type(0.0)
+        for n in range(u.shape[0] - 1, -1, -1):
+            if one_pass:
+                lif_kernels._adjoint_step(0, u[n], theta, beta, gain, sigma, bits, gs[n], gu, gi, lam_m, lam_s, leak)
+            else:
+                lif_kernels._surrogate_row(0, u[n], theta, beta, gain, sigma, bits)
+                for j in range(gu.shape[0]):
+                    carried = zero if u[n, j] > theta else gu[j]
+                    gu[j] = lam_m * carried + sigma[j] * gs[n, j]
+                    gi[j] = lam_s * gi[j] + leak * carried
+
+    rng = np.random.default_rng(3)
+    u, gs = rng.normal(0.5, 0.6, (100, 100)).astype(dtype), rng.normal(0.0, 1.0, (100, 100)).astype(dtype)
+    constants = [dtype(c) for c in (10.0, 1.0, np.exp(-0.1), np.exp(-0.2), 1.0 - np.exp(-0.1))]
+    results = []
+    for one_pass in (True, False):
+        gu, gi = np.full(100, 0.1, dtype), np.full(100, 0.3, dtype)
+        walk(one_pass, u, gs, gu, gi, *constants)
+        results.append((gu, gi))
+    assert np.array_equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+    beta, gain, lam_m, lam_s, leak = (float(c) for c in constants)
+    gu, gi = np.full(100, 0.1), np.full(100, 0.3)
+    for n in range(99, -1, -1):
+        x = u[n].astype(np.float64)
+        carried = np.where(x > 1.0, 0.0, gu)
+        gu, gi = lam_m * carried + gain / (beta * np.abs(x - 1.0) + 1.0) ** 2 * gs[n], lam_s * gi + leak * carried
+    assert np.abs(gi).max() > 0.01 and np.mean(u > 1.0) > 0.1  # spikes reset some carried gradients
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(results[0][0], gu, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(results[0][1], gi, rtol=tolerance, atol=tolerance)
+
+
 def test_logits_are_the_first_maximum_over_time_and_a_nan_wins_as_in_torch_max():
     """``lif_kernels._track_peak`` (the kernels' logits max_n U_out[n]) against ``torch.max`` over time:
     equal values with ties (the first step), and a NaN, once reached, is the maximum (divergence stays visible)."""

@@ -164,6 +164,32 @@ def _surrogate_row(code: int, membrane_row, threshold, beta, gain, out, scale_bi
 
 
 @numba.njit(inline="always", **_COMPILE)
+def _adjoint_step(code: int, membrane_row, threshold, beta, gain, sigma, scale_bits, gs, gu, gi, lam_m, lam_s,
+                  leak) -> None:
+    """One backward step n of one sample: with c = (1 − S[n]) gU[n+1], S[n] = Θ(U[n] − ϑ) (from U: the spikes
+    are not read),
+
+        gU[n] = λ_m c + σ′(U[n] − ϑ) gS[n],  gI[n] = λ_s gI[n+1] + (1 − λ_m) c   (``gu``, ``gi`` in place).
+
+    SuperSpike's σ′ = gain / (β|x| + 1)² is formed in the same pass over the neurons (one pass instead of two,
+    the same operations: the same numbers); other shapes take it from :func:`_surrogate_row` into ``sigma`` first."""
+    zero, one = _as(0.0, gu), _as(1.0, gu)
+    if code == 0:
+        for j in range(gu.shape[0]):
+            u = membrane_row[j]
+            d = beta * abs(u - threshold) + one
+            carried = zero if u > threshold else gu[j]
+            gu[j] = lam_m * carried + gain / (d * d) * gs[j]
+            gi[j] = lam_s * gi[j] + leak * carried
+    else:
+        _surrogate_row(code, membrane_row, threshold, beta, gain, sigma, scale_bits)
+        for j in range(gu.shape[0]):
+            carried = zero if membrane_row[j] > threshold else gu[j]
+            gu[j] = lam_m * carried + sigma[j] * gs[j]
+            gi[j] = lam_s * gi[j] + leak * carried
+
+
+@numba.njit(inline="always", **_COMPILE)
 def _add_weighted_rows(out, coefficients, rows) -> None:
     """out[j] += Σ_c coefficients[c] · rows[c, j] (a vector–matrix product as row updates), four rows per
     pass over ``out`` (one load and store of out[j] per four rows; the loop over j vectorises: ~35 GFlop/s
@@ -680,18 +706,17 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     if has_grad_spikes and not static_grad_spikes and n > 0:
                         for j in range(0, neurons, line):
                             prefetch(grad_spikes[cell, sample, n - 1], j)
-                    _surrogate_row(code, u_row, theta, beta, gain, sigma, scale_bits)
-                    if has_grad_spikes:
-                        gs_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
+                    # gS[n] = ĝS[n] + ĝζ (the spike counts' gradient, the same at every step), in one pass
+                    if has_grad_spikes and has_grad_counts:
+                        gs_row, gc_row = grad_spikes[cell, sample, 0 if static_grad_spikes else n], grad_counts[cell, sample]
                         for j in range(neurons):
-                            gs[j] = gs_row[j]
+                            gs[j] = gs_row[j] + gc_row[j]
+                    elif has_grad_spikes:
+                        gs[:] = grad_spikes[cell, sample, 0 if static_grad_spikes else n]
+                    elif has_grad_counts:
+                        gs[:] = grad_counts[cell, sample]
                     else:
-                        for j in range(neurons):
-                            gs[j] = zero
-                    if has_grad_counts:
-                        gc_row = grad_counts[cell, sample]
-                        for j in range(neurons):
-                            gs[j] += gc_row[j]
+                        gs[:] = zero
                     # the neurons that spiked at step n, listed only when a weight gradient sums over them
                     fired = _spiking_neurons(u_row, theta, fired_at) if need_recurrent else -1
                     if has_readout:  # ∂L/∂F_out[n] = ī[n+1], then the adjoint step; + ∂L/∂F_out[n] W_outᵀ
@@ -745,10 +770,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                         out = g_buffer[lane, n]
                         for j in range(neurons):
                             out[j] = gi_lane[j]
-                    for j in range(neurons):  # S[n] = Θ(U[n] − ϑ) from U: the spikes are not read
-                        carried = zero if u_row[j] > theta else gu_lane[j]
-                        gu_lane[j] = lam_m * carried + sigma[j] * gs[j]
-                        gi_lane[j] = lam_s * gi_lane[j] + leak * carried
+                    _adjoint_step(code, u_row, theta, beta, gain, sigma, scale_bits, gs, gu_lane, gi_lane, lam_m, lam_s, leak)
                     if has_grad_membrane:
                         gu_row = grad_membrane[cell, sample, n]
                         for j in range(neurons):
