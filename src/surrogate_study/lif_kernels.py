@@ -135,14 +135,22 @@ def _exp_nonpositive_row(z, out, scale_bits) -> None:
 
 
 @numba.njit(inline="always", **_COMPILE)
+def _superspike_prime(u, threshold, beta, gain, one):
+    """SuperSpike's scaled surrogate derivative at one membrane value: gain / (β|u − ϑ| + 1)² (one place for
+    the formula; inlined into the loops of :func:`_surrogate_row` and :func:`_adjoint_step`, which vectorise).
+    ``one`` is 1 in the dtype of the rows (float32 stays float32)."""
+    d = beta * abs(u - threshold) + one
+    return gain / (d * d)
+
+
+@numba.njit(inline="always", **_COMPILE)
 def _surrogate_row(code: int, membrane_row, threshold, beta, gain, out, scale_bits) -> None:
     """out[j] = gain · σ′(U[j] − ϑ) over one time step of one block; the shape branch is outside the loop.
     ``scale_bits`` is int32 scratch of the row's length (the vectorised exp of float32 Sigmoid′)."""
     one, zero, four = _as(1.0, out), _as(0.0, out), _as(4.0, out)
     if code == 0:  # SuperSpike: 1 / (β|x| + 1)²
         for j in range(out.shape[0]):
-            d = beta * abs(membrane_row[j] - threshold) + one
-            out[j] = gain / (d * d)
+            out[j] = _superspike_prime(membrane_row[j], threshold, beta, gain, one)
     elif code == 1 and out.itemsize == 4:  # sigmoid′ in float32: 4 e / (1 + e)², e = exp(−β|x|) (= 4 s(1 − s))
         for j in range(out.shape[0]):
             out[j] = -beta * abs(membrane_row[j] - threshold)
@@ -171,15 +179,14 @@ def _adjoint_step(code: int, membrane_row, threshold, beta, gain, sigma, scale_b
 
         gU[n] = λ_m c + σ′(U[n] − ϑ) gS[n],  gI[n] = λ_s gI[n+1] + (1 − λ_m) c   (``gu``, ``gi`` in place).
 
-    SuperSpike's σ′ = gain / (β|x| + 1)² is formed in the same pass over the neurons (one pass instead of two,
-    the same operations: the same numbers); other shapes take it from :func:`_surrogate_row` into ``sigma`` first."""
+    SuperSpike's σ′ (:func:`_superspike_prime`) is formed in the same pass over the neurons (one pass instead
+    of two, the same operations: the same numbers); other shapes take it from :func:`_surrogate_row` into ``sigma`` first."""
     zero, one = _as(0.0, gu), _as(1.0, gu)
     if code == 0:
         for j in range(gu.shape[0]):
             u = membrane_row[j]
-            d = beta * abs(u - threshold) + one
             carried = zero if u > threshold else gu[j]
-            gu[j] = lam_m * carried + gain / (d * d) * gs[j]
+            gu[j] = lam_m * carried + _superspike_prime(u, threshold, beta, gain, one) * gs[j]
             gi[j] = lam_s * gi[j] + leak * carried
     else:
         _surrogate_row(code, membrane_row, threshold, beta, gain, sigma, scale_bits)
