@@ -355,6 +355,94 @@ def _event_scratch(size: int) -> tuple[Tensor, Tensor]:
     return _EVENT_SCRATCH["steps"], _EVENT_SCRATCH["units"]
 
 
+def padded_transpose(weight: Tensor) -> Tensor:
+    """Wᵀ [K, N, P′] of W [K, P, N] for the backward kernels' small products, C-contiguous, each row padded
+    with zeros to whole vectors (P′ ≥ P) for the tiled products (P′ = P when BLAS has a small-matrix path)."""
+    columns = weight.shape[1]
+    pad = 0 if lif_kernels.SMALL_GEMM_IN_BLAS else tile_product.padded_columns(columns, weight.element_size()) - columns
+    return torch.nn.functional.pad(weight.detach().transpose(1, 2), (0, pad)).contiguous()
+
+
+def kernel_surrogates(surrogates: Sequence[Surrogate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The backward kernels' per-cell surrogate arguments: shape codes (``lif_kernels.KERNEL_SHAPES``), β,
+    and the gain (β for the asymptotic scale, else 1)."""
+    return (np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in surrogates], dtype=np.int64),
+            np.array([s.beta for s in surrogates], dtype=np.float64),
+            np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in surrogates], dtype=np.float64))
+
+
+class LayerForward(NamedTuple):
+    """What :func:`layer_forward` returns: the outputs of :class:`EventLIFLayer` (S or its placeholder, U,
+    U_out, ζ, the logits, the events listed when ``emit_events``) and what its backward pass reads (the
+    kernel's inputs, I, the logits' steps, the kernel's event arguments, B and T)."""
+
+    spikes: Tensor
+    membrane: Tensor
+    readout: Tensor
+    counts: Tensor
+    peak: Tensor
+    indptr: Tensor
+    event_steps: Tensor
+    event_units: Tensor
+    event_values: Tensor
+    kernel_inputs: Tensor
+    current: Tensor
+    peak_step: Tensor
+    kernel_events: tuple
+    batch_steps: tuple[int, int]
+
+
+def layer_forward(inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Tensor], readout_weight: Optional[Tensor],
+                  params: LIFParameters, differentiable_reset: tuple[bool, ...],
+                  events: Optional[InputEvents | LayerEvents], store_membrane: bool, store_spikes: bool,
+                  emit_events: bool) -> LayerForward:
+    """The forward pass of one LIF layer by ``layer_forward_kernel`` (arguments as :class:`EventLIFLayer`'s)."""
+    cells, neurons = weight.shape[0], weight.shape[2]
+    batch, steps = inputs.shape[1:3] if isinstance(events, LayerEvents) or events is None else (events.batch, events.n_steps)
+    shape = (cells, batch, steps, neurons)
+    nothing = weight.new_empty((1, 1, 1, 1))
+    membrane = weight.new_empty(shape) if store_membrane else nothing
+    spikes = weight.new_empty(shape) if store_spikes and not emit_events else weight.new_empty((0,))
+    room = steps * neurons  # events a row can hold
+    spike_steps, spike_units = _event_scratch(cells * batch * room if emit_events else 1)
+    spike_last = torch.empty(cells * batch if emit_events else 1, dtype=torch.int64)
+    store_current = store_membrane and any(differentiable_reset)
+    current = weight.new_empty(shape) if store_current else nothing
+    recurrent, has_readout = recurrent_weight is not None, readout_weight is not None
+    v = recurrent_weight.detach() if recurrent else weight.new_empty((1, 1, 1))
+    w_out = readout_weight.detach() if has_readout else weight.new_empty((1, 1, 1))
+    readout_potential = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
+                         else weight.new_empty((1, 1, 1, 1)))
+    peak = weight.new_empty((cells, batch, w_out.shape[2]) if has_readout else (1, 1, 1))
+    peak_step = torch.empty(peak.shape, dtype=torch.int64)
+    counts = weight.new_empty((cells, batch, neurons))
+    _numba_threads()
+    kernel_events = _event_arrays(events, weight.dtype)
+    kernel_inputs = inputs.detach() if events is None else weight.new_empty((inputs.shape[0], 1, 1, 1))
+    write_spikes = store_spikes and not emit_events
+    lif_kernels.layer_forward_kernel(
+        kernel_inputs.numpy(), steps, *kernel_events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(),
+        has_readout, store_current, store_membrane, write_spikes, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
+        membrane.numpy(), current.numpy(), spikes.numpy() if write_spikes else nothing.numpy(), counts.numpy(),
+        readout_potential.numpy(), peak.numpy(), peak_step.numpy(),
+        emit_events, spike_steps.numpy(), spike_units.numpy(), spike_last.numpy(),
+    )
+    indptr = torch.zeros(cells * batch + 1 if emit_events else 1, dtype=torch.int64)
+    if emit_events:  # the lists out of the scratch; S is a placeholder, its gradient ∂L/∂S comes back to it
+        first = torch.arange(cells * batch, dtype=torch.int64) * room
+        torch.cumsum(spike_last - first, 0, out=indptr[1:])
+        event_steps, event_units = (torch.empty(int(indptr[-1]), dtype=torch.int64) for _ in range(2))
+        lif_kernels.compact_events_kernel(spike_steps.numpy(), spike_units.numpy(), spike_last.numpy(), room,
+                                          indptr.numpy(), event_steps.numpy(), event_units.numpy())
+        event_values = weight.new_ones(event_steps.shape)
+        spikes = weight.new_zeros(()).expand(shape)
+    else:
+        event_steps = event_units = torch.empty(0, dtype=torch.int64)
+        event_values = weight.new_empty(0)
+    return LayerForward(spikes, membrane, readout_potential, counts, peak, indptr, event_steps, event_units,
+                        event_values, kernel_inputs, current, peak_step, kernel_events, (batch, steps))
+
+
 class EventLIFLayer(torch.autograd.Function):
     """Spikes and membrane [K, B, T, N] of a LIF layer with inputs X [K or 1, B, T, P], W [K, P, N], V,
     (given W_out [K, N, C]) the potential U_out [K, B, T, C] of the leaky readout driven by F_out = S W_out
@@ -388,48 +476,14 @@ class EventLIFLayer(torch.autograd.Function):
                 emit_events: bool = False):  # type: ignore[override]
         if recompute_membrane and (store_membrane or recurrent_weight is not None):
             raise ValueError("EventLIFLayer: recompute_membrane needs store_membrane=False and no recurrent weights")
-        cells, neurons = weight.shape[0], weight.shape[2]
-        batch, steps = inputs.shape[1:3] if isinstance(events, LayerEvents) or events is None else (events.batch, events.n_steps)
-        shape = (cells, batch, steps, neurons)
-        nothing = weight.new_empty((1, 1, 1, 1))
-        membrane = weight.new_empty(shape) if store_membrane else nothing
-        spikes = weight.new_empty(shape) if store_spikes and not emit_events else weight.new_empty((0,))
-        room = steps * neurons  # events a row can hold
-        spike_steps, spike_units = _event_scratch(cells * batch * room if emit_events else 1)
-        spike_last = torch.empty(cells * batch if emit_events else 1, dtype=torch.int64)
-        store_current = store_membrane and any(differentiable_reset)
-        current = weight.new_empty(shape) if store_current else nothing
-        recurrent, has_readout = recurrent_weight is not None, readout_weight is not None
-        v = recurrent_weight.detach() if recurrent else weight.new_empty((1, 1, 1))
-        w_out = readout_weight.detach() if has_readout else weight.new_empty((1, 1, 1))
-        readout_potential = (weight.new_empty((cells, batch, steps, w_out.shape[2])) if has_readout
-                             else weight.new_empty((1, 1, 1, 1)))
-        peak = weight.new_empty((cells, batch, w_out.shape[2]) if has_readout else (1, 1, 1))
-        peak_step = torch.empty(peak.shape, dtype=torch.int64)
-        counts = weight.new_empty((cells, batch, neurons))
-        _numba_threads()
-        ctx.events = _event_arrays(events, weight.dtype)
-        kernel_inputs = inputs.detach() if events is None else weight.new_empty((inputs.shape[0], 1, 1, 1))
-        write_spikes = store_spikes and not emit_events
-        lif_kernels.layer_forward_kernel(
-            kernel_inputs.numpy(), steps, *ctx.events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(),
-            has_readout, store_current, store_membrane, write_spikes, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
-            membrane.numpy(), current.numpy(), spikes.numpy() if write_spikes else nothing.numpy(), counts.numpy(),
-            readout_potential.numpy(), peak.numpy(), peak_step.numpy(),
-            emit_events, spike_steps.numpy(), spike_units.numpy(), spike_last.numpy(),
-        )
-        indptr = torch.zeros(cells * batch + 1 if emit_events else 1, dtype=torch.int64)
-        if emit_events:  # the lists out of the scratch; S is a placeholder, its gradient ∂L/∂S comes back to it
-            first = torch.arange(cells * batch, dtype=torch.int64) * room
-            torch.cumsum(spike_last - first, 0, out=indptr[1:])
-            event_steps, event_units = (torch.empty(int(indptr[-1]), dtype=torch.int64) for _ in range(2))
-            lif_kernels.compact_events_kernel(spike_steps.numpy(), spike_units.numpy(), spike_last.numpy(), room,
-                                              indptr.numpy(), event_steps.numpy(), event_units.numpy())
-            event_values = weight.new_ones(event_steps.shape)
-            spikes = weight.new_zeros(()).expand(shape)
-        else:
-            event_steps = event_units = torch.empty(0, dtype=torch.int64)
-            event_values = weight.new_empty(0)
+        out = layer_forward(inputs, weight, recurrent_weight, readout_weight, params, differentiable_reset, events,
+                            store_membrane, store_spikes, emit_events)
+        spikes, membrane, readout_potential, counts, peak = out.spikes, out.membrane, out.readout, out.counts, out.peak
+        indptr, event_steps, event_units, event_values = out.indptr, out.event_steps, out.event_units, out.event_values
+        kernel_inputs, current, peak_step = out.kernel_inputs, out.current, out.peak_step
+        ctx.events = out.kernel_events
+        has_readout = readout_weight is not None
+        batch, steps = out.batch_steps
         ctx.mark_non_differentiable(indptr, event_steps, event_units, event_values)
         ctx.save_for_backward(kernel_inputs, weight, recurrent_weight, readout_weight, membrane, current, peak_step)
         ctx.params, ctx.surrogates, ctx.stored_membrane = params, surrogates, store_membrane
@@ -469,11 +523,7 @@ class EventLIFLayer(torch.autograd.Function):
         zeros = lambda *shape: membrane.new_zeros(shape)  # noqa: E731
         # C-contiguous (numba's np.dot writes into ``out`` only then)
         grad_inputs = membrane.new_empty((cells, batch, steps, weight.shape[1])) if need_inputs else dummy_t
-        # Wᵀ and Vᵀ: their rows padded with zeros to whole vectors for the tiled products (no BLAS small path)
-        pad = lambda n: (0 if lif_kernels.SMALL_GEMM_IN_BLAS  # noqa: E731
-                         else tile_product.padded_columns(n, weight.element_size()) - n)
-        weight_t = (torch.nn.functional.pad(weight.detach().transpose(1, 2), (0, pad(weight.shape[1]))).contiguous()
-                    if need_inputs else dummy3)
+        weight_t = padded_transpose(weight) if need_inputs else dummy3
         acc_out = (zeros(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
                    else zeros(1, 1, 1, 1))
         acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
@@ -481,7 +531,7 @@ class EventLIFLayer(torch.autograd.Function):
         propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
         recurrent_t = dummy3
         if propagates.any():
-            recurrent_t = torch.nn.functional.pad(recurrent_weight.detach().transpose(1, 2), (0, pad(neurons))).contiguous()
+            recurrent_t = padded_transpose(recurrent_weight)
         _numba_threads()
         lif_kernels.layer_backward_kernel(  # S is not passed: the kernel takes it from U (S = Θ(U − ϑ))
             membrane.numpy(), current.numpy(),
@@ -495,9 +545,7 @@ class EventLIFLayer(torch.autograd.Function):
             grad_peak.contiguous().numpy() if grad_peak is not None else dummy3.numpy(), grad_peak is not None,
             peak_step.numpy(), readout_t.numpy(), has_readout,
             params.decay_readout, acc_out.numpy(), need_readout and has_readout,
-            np.array([lif_kernels.KERNEL_SHAPES[s.shape] for s in cell_surrogates], dtype=np.int64),
-            np.array([s.beta for s in cell_surrogates], dtype=np.float64),
-            np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in cell_surrogates], dtype=np.float64),
+            *kernel_surrogates(cell_surrogates),
             np.array(ctx.differentiable_reset, dtype=np.bool_),
             params.decay_mem, params.decay_syn, params.threshold,
             inputs.detach().numpy(), *ctx.events, acc_w.numpy(), need_weight, acc_v.numpy(), need_recurrent,

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from .fused_lif import lif_layer_cells
+from .fused_stack import lif_stack_cells, stack_applies
 from .lif import LayerTrace, LIFParameters, leaky_readout_dynamics, lif_layer_dynamics
 from .spike_data import InputEvents
 from .surrogates import Surrogate
@@ -131,8 +132,13 @@ class SpikingNetwork(nn.Module):
         """The fused core, sample-major [K, B, T, N] throughout (see :func:`lif_layer_cells`); the last
         hidden layer also forms the readout potential U_out, every layer its spike counts. Without
         ``keep_traces`` the traces hold only the counts, and a layer hands its spikes to the next as events
-        (on the CPU kernels; S [K, B, T, N] elsewhere)."""
+        (on the CPU kernels; S [K, B, T, N] elsewhere); with a backward pass to come, feed-forward stacks of
+        two or more layers run as one autograd Function (:mod:`surrogate_study.fused_stack`)."""
         spikes = spikes_in.unsqueeze(0) if isinstance(spikes_in, Tensor) and spikes_in.dim() == 3 else spikes_in
+        if not keep_traces and stack_applies(spikes, list(self.weights), self.surrogates, self.recurrent):
+            stack = lif_stack_cells(spikes, list(self.weights), self.readout_weight, self.params, self.surrogates,
+                                    self.detach_reset)  # the same numbers, less memory traffic (fused_stack)
+            return NetworkOutput(stack.peak, stack.readout, [LayerTrace(None, None, c) for c in stack.counts])
         traces: list[LayerTrace] = []
         readout = logits = None
         for layer in range(self.n_hidden_layers):
