@@ -37,7 +37,7 @@ def run(net, inputs, use_stack: bool, monkeypatch, loss_terms: str) -> tuple[lis
         loss = loss + 0.01 * (output.readout**2).sum()
     if "counts" in loss_terms:
         loss = loss + sum(0.1 * (c - 2).square().sum() for c in counts)
-    gradients = torch.autograd.grad(loss, list(net.parameters()))
+    gradients = torch.autograd.grad(loss, [p for p in net.parameters() if p.requires_grad])
     return [output.logits, output.readout, *counts, *gradients], len(calls)
 
 
@@ -58,6 +58,23 @@ def test_stack_equals_the_chain_of_layers_bit_for_bit(dtype, shared, depth, loss
     stack, stack_calls = run(net, inputs, True, monkeypatch, loss_terms)
     assert (chain_calls, stack_calls) == (0, 1)
     assert all(c.sum() > 50 for c in chain[2:2 + depth]), "the check needs spikes in every hidden layer"
+    for a, b in zip(chain, stack):
+        assert a.abs().sum() > 0
+        assert torch.equal(a, b)
+
+
+def test_stack_with_a_frozen_first_layer_equals_the_chain(monkeypatch):
+    """A first layer whose weights take no gradient (its weight-gradient arrays are placeholders): the other
+    gradients are still those of the chain, bit for bit."""
+    data = spike_data()
+    inputs = data.events_cells([torch.arange(9)])
+    generators = [torch.Generator().manual_seed(k) for k in range(3)]
+    net = network.SpikingNetwork(15, [12, 12], 4, PARAMS, SURROGATES, detach_reset=False, generators=generators,
+                                 init_gain=10.0)
+    net.weights[0].requires_grad_(False)
+    chain, _ = run(net, inputs, False, monkeypatch, "logits+counts")
+    stack, stack_calls = run(net, inputs, True, monkeypatch, "logits+counts")
+    assert stack_calls == 1 and len(stack) == 2 + 2 + 2  # logits, readout, two counts, W_2 and W_out
     for a, b in zip(chain, stack):
         assert a.abs().sum() > 0
         assert torch.equal(a, b)

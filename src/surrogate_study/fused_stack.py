@@ -90,8 +90,8 @@ class EventLIFStack(torch.autograd.Function):
         has_readout = grad_readout is not None or grad_peak is not None
         need_weight = np.array(ctx.needs_input_grad[6:], dtype=np.bool_)
         need_readout = ctx.needs_input_grad[1]
-        acc_w = [weights[0].new_zeros((cells, chunks, *w.shape[1:]) if need else (1, 1, 1, 1))
-                 for w, need in zip(weights, need_weight)]
+        acc_w = [weights[0].new_zeros((cells, chunks, *w.shape[1:]) if need else (cells, chunks, 1, 1))
+                 for w, need in zip(weights, need_weight)]  # [K, J, ·, ·]: the kernel takes J from the first
         acc_out = weights[0].new_zeros((cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
                                        else (1, 1, 1, 1))
         readout_t = readout_weight.detach().transpose(1, 2).contiguous() if has_readout else dummy3
