@@ -2,12 +2,12 @@
 # Rules live in workflow/rules/*.smk, adapters in workflow/scripts/, model code in src/surrogate_study.
 from snakemake.utils import min_version, validate
 
-from surrogate_study.config import (
+from surrogate_study.plan.config import (
     ConfigError,
     check_yaml_file,
     validate_workflow_config,
 )
-from surrogate_study.provenance import export_config_files
+from surrogate_study.provenance.stamps import export_config_files
 
 min_version("9.0")
 

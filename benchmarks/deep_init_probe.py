@@ -3,7 +3,7 @@
 Trains one cell of the paper's Randman task (package defaults: 10 x 1000, batch 250) with the given
 hidden layers, η and init gain for a number of steps and prints, every 10 steps, the cross-entropy,
 the batch accuracy, mean spikes per neuron and input per layer, each layer's largest membrane potential
-and the mean |gradient| of every weight tensor (readout first). Example (README, "Deeper networks"):
+and the mean |gradient| of every weight tensor (readout first). Example (docs/initialisation.md, "Deeper networks"):
 
     .venv/bin/python benchmarks/deep_init_probe.py --hidden 100 100 100 --lr 0.005 --gain 10 --steps 100
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from surrogate_study.config import resolve_config
-from surrogate_study.training import CellTrainer, epoch_order
+from surrogate_study.plan.config import resolve_config
+from surrogate_study.train.training import CellTrainer, epoch_order
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Train variants of one cell together (one batched job) and print what each reached: a probe of what makes
-a configuration learn (one factor at a time; the README's deep-network table).
+a configuration learn (one factor at a time; the deep-network table of docs/initialisation.md).
 
 Each ``--case`` is a comma-separated list of dotted overrides (as ``surrogate-study train --set``) applied to
 the ``--base`` config (a cell's ``config.yaml``, or any run config); all cases must share the architecture and
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from surrogate_study.config import resolve_config
-from surrogate_study.overrides import apply_overrides
-from surrogate_study.training import train_cells
+from surrogate_study.plan.config import resolve_config
+from surrogate_study.plan.overrides import apply_overrides
+from surrogate_study.train.training import train_cells
 
 
 def main() -> None:

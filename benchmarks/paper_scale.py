@@ -1,6 +1,6 @@
 """Paper-scale throughput: networks trained per hour by this core and by the core of a baseline commit.
 
-Prints ONE JSON line. Setting (the paper's default run, STUDY.md): Randman 10 classes × 1000 samples
+Prints ONE JSON line. Setting (the paper's default run, docs/science.md): Randman 10 classes × 1000 samples
 (20 inputs, each firing once in the first 50 of T = 100 steps; 8000 train / 1000 valid / 1000 test),
 100 hidden units, batch 250, float32 on the CPU, K cells trained together (``--cells``), ``--threads``
 threads, 50 epochs. Networks per hour = 3600 K / (50 · epoch_s) with
@@ -49,10 +49,16 @@ def worker(src: str, data_path: str) -> None:
     import numpy as np
     import torch
 
-    from surrogate_study.allocator import keep_freed_memory
-    from surrogate_study.config import resolve_config
-    from surrogate_study.spike_data import DatasetSplits, SpikeDataset
-    from surrogate_study.training import CellTrainer
+    try:  # the layered package
+        from surrogate_study.data.spike_data import DatasetSplits, SpikeDataset
+        from surrogate_study.plan.config import resolve_config
+        from surrogate_study.train.allocator import keep_freed_memory
+        from surrogate_study.train.training import CellTrainer
+    except ModuleNotFoundError:  # a baseline from before the package was split into layers (8569a34 and older)
+        from surrogate_study.allocator import keep_freed_memory  # type: ignore[no-redef]
+        from surrogate_study.config import resolve_config  # type: ignore[no-redef]
+        from surrogate_study.spike_data import DatasetSplits, SpikeDataset  # type: ignore[no-redef]
+        from surrogate_study.training import CellTrainer  # type: ignore[no-redef]
 
     keep_freed_memory()
     arrays = np.load(data_path)
@@ -102,8 +108,8 @@ def write_data(path: Path, samples_per_class: int) -> tuple[int, int]:
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "src"))
-    from surrogate_study.config import resolve_config
-    from surrogate_study.datasets import load_splits
+    from surrogate_study.plan.config import resolve_config
+    from surrogate_study.data.splits import load_splits
 
     splits = load_splits(resolve_config({"dataset": {"samples_per_class": samples_per_class}})["dataset"])
     arrays = {"meta": np.array([splits.train.n_steps, splits.train.n_units, splits.train.n_classes])}
@@ -151,6 +157,8 @@ def main(argv=None) -> int:
     parser.add_argument("--hidden", type=int, default=100, help="units per hidden layer")
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--samples-per-class", type=int, default=1000, help="Randman samples per class (10 classes)")
+    parser.add_argument("--record", action="store_true", help="append the ratios and networks per hour to "
+                        "benchmarks/history.csv")
     args = parser.parse_args(argv)
     if not 1 <= args.eval_samples <= args.samples_per_class or args.train_batches < 1 or args.warm_batches < 1:
         parser.error(f"--eval-samples must lie in [1, {args.samples_per_class}] (the valid and test splits hold "
@@ -197,6 +205,14 @@ def main(argv=None) -> int:
         entry["ratio"] = entry["this"]["networks_per_hour"] / entry["baseline"]["networks_per_hour"]
         result["configs"][config] = entry
     print(json.dumps(result))
+    if args.record:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from history import append
+
+        rows = [(config, metric, value) for config, entry in result["configs"].items()
+                for metric, value in (("ratio_vs_" + args.baseline, entry["ratio"]),
+                                      ("networks_per_hour", entry["this"]["networks_per_hour"]))]
+        append("paper_scale.py", rows, note=f"K={args.cells}, threads={args.threads}, rounds={args.rounds}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Profile paper-scale training steps of K cells with ``torch.profiler`` (the README's "Where the time goes").
+"""Profile paper-scale training steps of K cells with ``torch.profiler`` (docs/performance.md, "Where the time goes").
 
 Prints the time of one training step and of one evaluated sample (measured on slices of the data set,
 after a warm-up epoch), then the profiler's table of one training epoch of ``--steps`` steps, by self CPU
@@ -53,10 +53,10 @@ def main() -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from surrogate_study.allocator import keep_freed_memory
-    from surrogate_study.config import resolve_config
-    from surrogate_study.spike_data import DatasetSplits
-    from surrogate_study.training import CellTrainer
+    from surrogate_study.train.allocator import keep_freed_memory
+    from surrogate_study.plan.config import resolve_config
+    from surrogate_study.data.spike_data import DatasetSplits
+    from surrogate_study.train.training import CellTrainer
 
     keep_freed_memory()
     configs = [resolve_config({**cell_config(args.network, k, args.cells), "threads": args.threads})

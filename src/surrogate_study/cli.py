@@ -25,10 +25,10 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
-from . import __version__
-from .atomic import CorruptFileError
-from .config import ConfigError, load_config
-from .surrogates import surrogate_names
+from surrogate_study import __version__
+from surrogate_study.storage.atomic import CorruptFileError
+from surrogate_study.plan.config import ConfigError, load_config
+from surrogate_study.plan.shapes import surrogate_names
 
 
 #: The program name in usage lines (the console script of pyproject.toml).
@@ -72,7 +72,7 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _provenance(paths: Sequence[str], as_json: bool) -> int:
     """Print the provenance record of every file; exit 1 at the first file without one."""
-    from . import provenance
+    from surrogate_study.provenance import stamps as provenance
 
     for path in paths:
         try:
@@ -92,7 +92,7 @@ def _provenance(paths: Sequence[str], as_json: bool) -> int:
 def _show(paths: Sequence[str]) -> int:
     """Print one line per run: status, best epoch, validation and test accuracy."""
     print(f"{'run':40s} {'status':9s} {'best':>4s} {'valid':>6s} {'test':>6s}")
-    from .aggregate import read_metrics
+    from surrogate_study.analysis.aggregate import read_metrics
 
     for path in paths:
         try:
@@ -107,8 +107,9 @@ def _show(paths: Sequence[str]) -> int:
 
 
 def _prepare(dataset: str, raw: Optional[str], out: Optional[str]) -> int:
-    from .fetch import ChecksumMismatch, DatasetUnavailable
-    from .real_datasets import PREPARERS, PREPROCESSING
+    from surrogate_study.data.fetch import ChecksumMismatch, DatasetUnavailable
+    from surrogate_study.data.real_datasets import PREPARERS
+    from surrogate_study.plan.dataset_catalog import PREPROCESSING
 
     if dataset not in PREPARERS:
         print(f"error: unknown dataset {dataset!r}; allowed: {', '.join(PREPARERS)}", file=sys.stderr)
@@ -187,7 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
         _check_dataset_file(config)
         created = prepare_out(args.out)
-        from .training import train  # heavy imports only when training
+        from surrogate_study.train.training import train  # heavy imports only when training
 
         metrics = train(config, args.out, progress=args.progress)
     except (ConfigError, FileNotFoundError, CorruptFileError) as error:

@@ -2,16 +2,16 @@
 # Planning imports only the light modules (no torch, numba, h5py, pandas or pooch; see tests/test_planning.py).
 import json
 
-from surrogate_study.config import ConfigError
-from surrogate_study.cost import neuron_steps
-from surrogate_study.dataset_catalog import (
+from surrogate_study.plan.config import ConfigError
+from surrogate_study.plan.cost import neuron_steps
+from surrogate_study.plan.dataset_catalog import (
     PREPROCESSING,
     REAL_DATASETS,
     configured_remotes,
     dataset_names,
 )
-from surrogate_study.real_tasks import add_real_datasets
-from surrogate_study.study import plan_studies
+from surrogate_study.plan.real_tasks import add_real_datasets
+from surrogate_study.plan.study import plan_studies
 
 # Studies that each figure reads (by name; a config must define them all).
 FIGURE_STUDIES = {
@@ -39,7 +39,7 @@ if _missing:
     raise ValueError(
         f"config error at studies: missing {', '.join(_missing)} (the figures read them)"
     )
-try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's studies (surrogate_study.real_tasks)
+try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's studies (surrogate_study.plan.real_tasks)
     config.update(add_real_datasets(config))
     PLAN = plan_studies(config)
 except ConfigError as error:

@@ -10,7 +10,7 @@ import re
 # history.csv and model.pt (the files the training job wrote, checked to be there).
 # Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last:
 # neuron-steps of its cells times a per-cell factor measured on the core (time of a training step of
-# K = 9 cells against one of SuperSpike feed-forward Randman cells, README "Performance"): recurrent
+# K = 9 cells against one of SuperSpike feed-forward Randman cells, docs/performance.md): recurrent
 # 1.9, a real dataset's latency-coded input 1.75 per neuron-step (MNIST-5k, 784 inputs). Sigmoid' cells
 # cost as much as SuperSpike ones since its sigma' is a vectorised exp (before, 2.8 times as much).
 def _cell_work(cell):

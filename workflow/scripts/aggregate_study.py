@@ -5,8 +5,8 @@ import sys
 
 import pandas as pd
 
-from surrogate_study.aggregate import cell_row, history_frame, read_metrics
-from surrogate_study.atomic import CorruptFileError, write_frame_atomic
+from surrogate_study.analysis.aggregate import cell_row, history_frame, read_metrics
+from surrogate_study.storage.atomic import CorruptFileError, write_frame_atomic
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

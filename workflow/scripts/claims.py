@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from surrogate_study import provenance
-from surrogate_study.atomic import write_text_atomic
-from surrogate_study.claims import check_claims, claims_markdown, headline_metrics
+from surrogate_study.provenance import stamps as provenance
+from surrogate_study.storage.atomic import write_text_atomic
+from surrogate_study.analysis.claims import check_claims, claims_markdown, headline_metrics
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

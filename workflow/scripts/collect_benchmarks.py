@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from surrogate_study.atomic import write_frame_atomic
+from surrogate_study.storage.atomic import write_frame_atomic
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from surrogate_study.cost import estimate, estimate_by_dataset, seconds_per_neuron_step
+from surrogate_study.plan.cost import estimate, estimate_by_dataset, seconds_per_neuron_step
 
 snakemake = globals()["snakemake"]
 log = open(snakemake.log[0], "w", buffering=1)

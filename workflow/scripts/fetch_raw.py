@@ -1,9 +1,9 @@
-"""Snakemake adapter: fetch one raw dataset file (checksummed; see surrogate_study.fetch)."""
+"""Snakemake adapter: fetch one raw dataset file (checksummed; see surrogate_study.data.fetch)."""
 
 import sys
 from pathlib import Path
 
-from surrogate_study.fetch import fetch
+from surrogate_study.data.fetch import fetch
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -5,7 +5,7 @@ import sys
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from surrogate_study.figstyle import apply_style, panel_letters, save
+from surrogate_study.figures.style import apply_style, panel_letters, save
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from surrogate_study.figstyle import SHAPE_LABELS, apply_style, panel_letters, save, shape_color
+from surrogate_study.figures.style import SHAPE_LABELS, apply_style, panel_letters, save, shape_color
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

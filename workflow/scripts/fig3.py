@@ -9,9 +9,9 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from surrogate_study.figstyle import apply_style, panel_letters, save, shape_color, shape_label
-from surrogate_study.shapes import CONTROL_SHAPES, display_order
-from surrogate_study.surrogates import Surrogate
+from surrogate_study.figures.style import apply_style, panel_letters, save, shape_color, shape_label
+from surrogate_study.plan.shapes import CONTROL_SHAPES, display_order
+from surrogate_study.model.surrogates import Surrogate
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -6,7 +6,7 @@ import sys
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from surrogate_study.figstyle import SHAPE_LABELS, apply_style, dataset_label, note, panel_letters, save, shape_color
+from surrogate_study.figures.style import SHAPE_LABELS, apply_style, dataset_label, note, panel_letters, save, shape_color
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

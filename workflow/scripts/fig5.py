@@ -13,9 +13,9 @@ from matplotlib.patches import Patch
 import pandas as pd
 import torch
 
-from surrogate_study.figstyle import VARIANT_COLORS, VARIANT_ORDER, apply_style, note, panel_letters, save, shape_label
-from surrogate_study.shapes import display_order
-from surrogate_study.surrogates import Surrogate
+from surrogate_study.figures.style import VARIANT_COLORS, VARIANT_ORDER, apply_style, note, panel_letters, save, shape_label
+from surrogate_study.plan.shapes import display_order
+from surrogate_study.model.surrogates import Surrogate
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -4,8 +4,8 @@ import sys
 
 import torch
 
-from surrogate_study.atomic import write_frame_atomic
-from surrogate_study.figure_data import network_trace_table
+from surrogate_study.storage.atomic import write_frame_atomic
+from surrogate_study.figures.data import network_trace_table
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from surrogate_study.atomic import write_text_atomic
-from surrogate_study.panels import panel_table
+from surrogate_study.storage.atomic import write_text_atomic
+from surrogate_study.analysis.panels import panel_table
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -1,9 +1,9 @@
-"""Snakemake adapter: raw files -> data/processed/<dataset>.npz (see surrogate_study.real_datasets)."""
+"""Snakemake adapter: raw files -> data/processed/<dataset>.npz (see surrogate_study.data.real_datasets)."""
 
 import sys
 from pathlib import Path
 
-from surrogate_study.real_datasets import PREPARERS
+from surrogate_study.data.real_datasets import PREPARERS
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -2,8 +2,8 @@
 
 import sys
 
-from surrogate_study.atomic import write_frame_atomic
-from surrogate_study.figure_data import manifold_table, raster_table
+from surrogate_study.storage.atomic import write_frame_atomic
+from surrogate_study.figures.data import manifold_table, raster_table
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

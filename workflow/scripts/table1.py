@@ -1,13 +1,14 @@
 """Table 1 — parameters per dataset, rendered from the aggregated tables of the configuration run,
-followed by the plateau epoch of every study's best configuration (surrogate_study.plateau)."""
+followed by the plateau epoch of every study's best configuration (surrogate_study.analysis.plateau)."""
 
 import sys
 
 import pandas as pd
 
-from surrogate_study import plateau, provenance
-from surrogate_study.atomic import write_text_atomic
-from surrogate_study.tables import parameter_table, to_latex, to_markdown
+from surrogate_study.analysis import plateau
+from surrogate_study.provenance import stamps as provenance
+from surrogate_study.storage.atomic import write_text_atomic
+from surrogate_study.analysis.tables import parameter_table, to_latex, to_markdown
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -1,0 +1,1 @@
+"""Provenance stamps of artifacts: config, code version, inputs and environment (:mod:`.stamps`)."""

@@ -1,0 +1,97 @@
+"""Atomic file output: write to a temporary file beside the target, then rename.
+
+A reader (or Snakemake) therefore sees either the old file or the complete new one,
+never a half-written file, even if the process is killed mid-write.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+
+
+class CorruptFileError(ValueError):
+    """An input file that exists but cannot be used (truncated, invalid); the message is one line
+    that names the file, what is wrong and the command that rebuilds it."""
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> None:
+    """Call ``write(temporary)`` on a file beside ``path``, then rename it to ``path``.
+
+    The file gets the usual mode (0666 minus the umask, 0644 typically) like any other output.
+    ``suffix`` ends the temporary name, for writers that choose the format by extension (matplotlib).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+    try:
+        write(Path(temporary))
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    write_atomically(path, lambda tmp: tmp.write_text(text))
+
+
+def finite_or_none(value: Any) -> Any:
+    """Replace NaN and ±inf floats (also nested in lists and dicts) by None, for strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(item) for item in value]
+    return value
+
+
+def write_json_atomic(path: str | Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented, strict JSON (non-finite floats become null)."""
+    write_text_atomic(path, json.dumps(finite_or_none(data), indent=2, allow_nan=False) + "\n")
+
+
+def write_csv_atomic(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Write ``rows`` as CSV with a header of ``columns``."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def write_frame_atomic(path: str | Path, frame: Any, **to_csv: Any) -> None:
+    """``frame.to_csv(path, index=False, **to_csv)`` atomically (a pandas DataFrame)."""
+    write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, **to_csv))
+
+
+def torch_save_atomic(path: str | Path, obj: Any) -> None:
+    """``torch.save`` to ``path`` atomically."""
+    import torch  # only here: figure scripts import this module without needing torch
+    write_atomically(path, lambda tmp: torch.save(obj, tmp))
+
+
+def save_npz_atomic(path: str | Path, **arrays: Any) -> None:
+    """``np.savez_compressed`` to ``path`` atomically, with the usual file mode (see :func:`write_atomically`)."""
+    import numpy as np  # only the dataset writers need it
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    write_atomically(Path(path), write, suffix=".npz")

@@ -1,0 +1,129 @@
+"""Studies -> cells -> jobs; aggregation helpers; cost estimate."""
+
+import pandas as pd
+import pytest
+
+from surrogate_study.analysis.aggregate import best_by_validation, critical_activity
+from surrogate_study.plan.config import ConfigError
+from surrogate_study.plan.cost import estimate, neuron_steps
+from surrogate_study.plan.study import plan_studies
+
+BASE = {"training": {"epochs": 2}, "dataset": {"samples_per_class": 10}}
+
+
+def workflow_config(job_size=3):
+    return {
+        "job_size": job_size,
+        "base": BASE,
+        "studies": {
+            "grid": {"axes": {"surrogate.shape": ["superspike", "esser"], "training.lr": [0.01, 0.1]}},
+            "cases": {
+                "fixed": {"training": {"lr": 0.01}},
+                "axes": {"variant": {"sCtl": {}, "aDR": {"surrogate": {"scale": "asymptotic"},
+                                                          "model": {"detach_reset": False}}}},
+            },
+            "recurrent": {"fixed": {"model": {"recurrent": True}}, "axes": {"seed": [0, 1]}},
+        },
+    }
+
+
+def test_axes_expand_to_their_product_and_shared_cells_are_computed_once():
+    plan = plan_studies(workflow_config())
+    assert len(plan.studies["grid"]) == 4
+    assert len(plan.studies["cases"]) == 2
+    # cases.sCtl is grid's (superspike, 0.01) cell: same resolved config, same id
+    grid_ids = {(r["surrogate.shape"], r["training.lr"]): r["cell"] for r in plan.studies["grid"]}
+    cases = {r["variant"]: r["cell"] for r in plan.studies["cases"]}
+    assert cases["sCtl"] == grid_ids[("superspike", 0.01)]
+    assert len(plan.cells) == 4 + 1 + 2
+    adr = plan.cells[cases["aDR"]]
+    assert adr["surrogate"]["scale"] == "asymptotic" and adr["model"]["detach_reset"] is False
+    assert adr["training"]["epochs"] == 2 and adr["dataset"]["samples_per_class"] == 10
+
+
+def test_cell_ids_are_readable_and_unique():
+    plan = plan_studies(workflow_config())
+    ids = list(plan.cells)
+    assert len(set(ids)) == len(ids)
+    aDR = next(r["cell"] for r in plan.studies["cases"] if r["variant"] == "aDR")
+    assert aDR.startswith("randman_h100_superspike-a10_lr0.01_dr_")
+    assert all("h100r" in r["cell"] for r in plan.studies["recurrent"])
+
+
+def test_jobs_pack_only_compatible_cells_up_to_job_size():
+    plan = plan_studies(workflow_config(job_size=3))
+    assert sorted(len(cells) for cells in plan.jobs.values()) == [2, 2, 3]
+    for cells in plan.jobs.values():
+        assert len({plan.cells[c]["model"]["recurrent"] for c in cells}) == 1
+    assert sorted(c for cells in plan.jobs.values() for c in cells) == sorted(plan.cells)
+    assert len(plan_studies(workflow_config(job_size=1)).jobs) == len(plan.cells)
+
+
+def test_a_bad_axis_value_names_study_axis_and_key():
+    config = workflow_config()
+    config["studies"]["grid"]["axes"]["surrogate.beta"] = [10, -1]
+    with pytest.raises(ConfigError, match=r"studies.grid .*surrogate.beta=-1.*config error at surrogate.beta"):
+        plan_studies(config)
+    config = workflow_config()
+    config["studies"]["grid"]["axes"]["training.lr"] = []
+    with pytest.raises(ConfigError, match="axis training.lr"):
+        plan_studies(config)
+
+
+def test_best_by_validation_selects_on_validation_and_skips_diverged():
+    table = pd.DataFrame({
+        "cell": ["a", "b", "c", "d"], "shape": ["s", "s", "s", "e"], "status": ["ok", "ok", "diverged", "ok"],
+        "valid_accuracy": [0.8, 0.9, 1.0, 0.5], "test_accuracy": [0.95, 0.7, 1.0, 0.4],
+    })
+    best = best_by_validation(table, ["shape"]).set_index("shape")
+    assert best.loc["s", "cell"] == "b" and best.loc["s", "test_accuracy"] == 0.7
+    assert best.loc["e", "cell"] == "d"
+
+
+def test_critical_activity_is_the_lowest_activity_that_keeps_accuracy():
+    activity = pd.Series([0.01, 0.1, 0.3, 1.0, 3.0])
+    accuracy = pd.Series([0.1, 0.5, 0.92, 0.95, 0.96])
+    assert critical_activity(activity, accuracy, 0.9) == 0.3
+    assert critical_activity(activity, accuracy, 0.5) == 0.1
+    assert critical_activity(pd.Series([], dtype=float), pd.Series([], dtype=float), 0.9) is None
+
+
+def test_cost_estimate_scales_with_work():
+    plan = plan_studies(workflow_config())
+    config = next(iter(plan.cells.values()))
+    assert neuron_steps(config) == 80 * 2 * 100 * 100  # 8 train samples x 10 classes, 2 epochs, T, hidden
+    benchmarks = pd.DataFrame({"s": [10.0, 30.0], "neuron_steps": [1e6, 3e6]})  # 1e-5 s per neuron-step
+    table = estimate({k: plan.study_cells(k) for k in plan.studies}, plan.cells, benchmarks, threads=2)
+    total = table.set_index("study").loc["total"]
+    assert total["cells"] == len(plan.cells)
+    assert total["cpu_hours"] == pytest.approx(len(plan.cells) * 1.6e6 * 1e-5 * 2 / 3600)
+    assert table.set_index("study").loc["cases", "new_cells"] == 1
+
+
+def test_real_dataset_cost_is_the_measured_per_sample_cost_of_its_architecture():
+    from surrogate_study.plan.cost import architecture, estimate_by_dataset, train_samples
+    from surrogate_study.plan.config import resolve_config
+
+    mnist = resolve_config({"dataset": {"name": "mnist"}, "training": {"epochs": 30, "batch_size": 128}})
+    shd = resolve_config({"dataset": {"name": "shd"}, "model": {"hidden": [128], "recurrent": True},
+                          "training": {"epochs": 50}})
+    randman = resolve_config({"training": {"epochs": 50}})
+    assert (architecture(mnist), architecture(shd), architecture(randman)) == ("784-100-10", "700-128r-20", "20-100-10")
+    assert train_samples(mnist) == 54000 and train_samples(shd) == 8156 - 816 and train_samples(randman) == 8000
+    costs = pd.DataFrame([{"architecture": a, "cpu_s_per_sample": c, **{k: 0 for k in (
+        "n_inputs", "hidden", "recurrent", "n_classes", "steps", "batch_size", "cells", "threads", "train_samples",
+        "epochs", "wall_s")}} for a, c in (("784-100-10", 2e-3), ("700-128r-20", 5e-3))])
+    benchmarks = pd.DataFrame({"s": [10.0], "neuron_steps": [1e6]})  # 1e-5 s per neuron-step
+    cells = {"m": mnist, "s": shd, "r": randman}
+    table = estimate_by_dataset(cells, benchmarks, threads=2, sample_costs=costs).set_index("dataset")
+    assert table.loc["mnist", "cpu_hours"] == pytest.approx(54000 * 30 * 2e-3 / 3600)
+    assert table.loc["shd", "cpu_hours"] == pytest.approx(7340 * 50 * 5e-3 / 3600)
+    assert table.loc["randman", "cpu_hours"] == pytest.approx(8000 * 50 * 100 * 100 * 1e-5 * 2 / 3600)
+    assert table.loc["mnist", "cost"] == "per sample 784-100-10"
+    studies = estimate({"a": ["m", "s"], "b": ["s", "r"]}, cells, benchmarks, 2, costs).set_index("study")
+    assert studies.loc["total", "cpu_hours"] == pytest.approx(table.loc["total", "cpu_hours"])
+    # without a measurement of its architecture a real dataset falls back to the neuron-step rate, and says so
+    fallback = estimate_by_dataset({"m": mnist}, benchmarks, threads=2).set_index("dataset")
+    assert fallback.loc["mnist", "cost"] == "neuron-step rate (Randman)"
+    with pytest.raises(ValueError, match="lacks the columns .*cpu_s_per_sample"):
+        estimate_by_dataset(cells, benchmarks, 2, costs.drop(columns="cpu_s_per_sample"))
