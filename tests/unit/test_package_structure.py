@@ -129,3 +129,16 @@ def test_importing_the_kernels_changes_no_runtime_setting():
     unchanged, blas_limited, layer = before_after.split()
     assert unchanged == "True", "an import changed the threading layer or the BLAS threads"
     assert (blas_limited, layer) == ("True", "workqueue"), "configure_runtime() sets both"
+
+
+def test_the_package_face_names_the_api_and_loads_it_on_first_use():
+    """``surrogate_study.<name>`` for every public name: the object its layer module defines; nothing else."""
+    import importlib
+
+    import surrogate_study
+
+    for name, module in surrogate_study._API.items():  # noqa: SLF001 - the face's own table
+        assert getattr(surrogate_study, name) is getattr(importlib.import_module(module), name)
+        assert name in dir(surrogate_study) and name in surrogate_study.__all__
+    with pytest.raises(AttributeError, match="no attribute 'fused_lif'"):
+        surrogate_study.fused_lif  # noqa: B018 - an old flat module name is not part of the face

@@ -18,7 +18,7 @@ def readout_forward_kernel(input_current, decay_syn, decay_out, membrane):
 
         U_out[n+1] = λ_out U_out[n] + (1 − λ_out) I[n],  I[n+1] = λ_s I[n] + F_out[n],  U_out[0] = I[0] = 0
 
-    (the update of :func:`surrogate_study.lif.leaky_readout_dynamics`): O(T·C) per row instead of the
+    (the update of :func:`surrogate_study.model.lif.leaky_readout_dynamics`): O(T·C) per row instead of the
     [T, T] filter matrix product (O(T²·C))."""
     rows, steps, classes = input_current.shape
     lam_s, lam_o = cast_like(decay_syn, membrane), cast_like(decay_out, membrane)
