@@ -18,17 +18,20 @@ COLUMNS = ("date", "commit", "benchmark", "network", "metric", "value", "machine
 
 
 def machine() -> str:
-    """The CPU model and core count, as /proc/cpuinfo and os report them."""
+    """The CPU (model name, family and model number, AVX-512 or not) and core count, from /proc/cpuinfo and os."""
     import os
 
-    model = platform.processor() or platform.machine()
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        model += f" (family {fields['cpu family']} model {fields['model']}"
+        model += ", AVX-512)" if "avx512f" in fields.get("flags", "").split() else ")"
     return f"{model}, {os.cpu_count()} cores"
 
 
