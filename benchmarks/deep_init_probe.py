@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from surrogate_study.plan.config import resolve_config
-from surrogate_study.train.training import CellTrainer, epoch_order
+from surrogate_study.training.trainer import CellTrainer, epoch_order
 
 
 def main() -> None:

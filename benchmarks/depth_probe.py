@@ -20,7 +20,7 @@ import yaml
 
 from surrogate_study.plan.config import resolve_config
 from surrogate_study.plan.overrides import apply_overrides
-from surrogate_study.train.training import train_cells
+from surrogate_study.training.trainer import train_cells
 
 
 def main() -> None:

@@ -53,10 +53,10 @@ def main() -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from surrogate_study.train.allocator import keep_freed_memory
+    from surrogate_study.training.allocator import keep_freed_memory
     from surrogate_study.plan.config import resolve_config
     from surrogate_study.data.spike_data import DatasetSplits
-    from surrogate_study.train.training import CellTrainer
+    from surrogate_study.training.trainer import CellTrainer
 
     keep_freed_memory()
     configs = [resolve_config({**cell_config(args.network, k, args.cells), "threads": args.threads})

@@ -42,7 +42,7 @@ from surrogate_study.storage.atomic import write_text_atomic  # noqa: E402
 from surrogate_study.plan.config import resolve_config  # noqa: E402
 from surrogate_study.plan.cost import SAMPLE_COST_COLUMNS, train_samples  # noqa: E402
 from surrogate_study.plan.real_tasks import REAL_TASKS  # noqa: E402
-from surrogate_study.train.training import train_cells  # noqa: E402
+from surrogate_study.training.trainer import train_cells  # noqa: E402
 
 STEPS = 100
 # name -> (dataset whose task and sizes it has, inputs, classes, input spikes per sample, batch)

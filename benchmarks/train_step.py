@@ -30,10 +30,10 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from surrogate_study.train.allocator import keep_freed_memory
+from surrogate_study.training.allocator import keep_freed_memory
 from surrogate_study.model.lif import LIFParameters
 from surrogate_study.model.network import SpikingNetwork
-from surrogate_study.train.optim import CellAdam
+from surrogate_study.training.optim import CellAdam
 from surrogate_study.model.surrogates import Surrogate
 
 
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train-samples", type=int, default=8000, help="for networks/hour: Randman's train split")
     parser.add_argument("--epochs", type=int, default=50, help="for networks/hour")
     parser.add_argument("--no-keep-freed-memory", action="store_true",
-                        help="leave glibc's allocator at its defaults (see surrogate_study.train.allocator)")
+                        help="leave glibc's allocator at its defaults (see surrogate_study.training.allocator)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if not args.no_keep_freed_memory:

@@ -9,7 +9,7 @@ The package's folders are its layers, each depending only on those above it in t
 - ``model`` — surrogate shapes, reference LIF dynamics, the network of K grid cells, regularizers;
 - ``fused`` — autograd Functions over the kernels (the fast core the network runs on the CPU);
 - ``data`` — Randman and the real datasets as spike trains;
-- ``train`` — training runs of K cells at once, checkpoints, divergence handling;
+- ``training`` — training runs of K cells at once, checkpoints, divergence handling;
 - ``analysis``, ``figures`` — study tables, seed statistics, the paper's claims, Table 1; figure helpers;
 - ``cli`` — the ``surrogate-study`` command.
 
@@ -39,8 +39,8 @@ _API: dict[str, str] = {
     "SpikingNetwork": "surrogate_study.model.network",
     "LIFParameters": "surrogate_study.model.lif",
     "spike_grad": "surrogate_study.model.snntorch_compat",
-    "train": "surrogate_study.train.training",
-    "train_cells": "surrogate_study.train.training",
+    "train": "surrogate_study.training.trainer",
+    "train_cells": "surrogate_study.training.trainer",
     "configure_runtime": "surrogate_study.kernels.runtime",
 }
 

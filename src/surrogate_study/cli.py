@@ -188,7 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
         _check_dataset_file(config)
         created = prepare_out(args.out)
-        from surrogate_study.train.training import train  # heavy imports only when training
+        from surrogate_study.training.trainer import train  # heavy imports only when training
 
         metrics = train(config, args.out, progress=args.progress)
     except (ConfigError, FileNotFoundError, CorruptFileError) as error:

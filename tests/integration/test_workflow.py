@@ -108,7 +108,7 @@ def test_workflow_config_errors_are_one_line(tmp_path):
 
 def test_killed_run_ends_with_the_numbers_of_an_uninterrupted_one(smoke_run, tmp_path, monkeypatch):
     from surrogate_study.plan.study import plan_studies
-    from surrogate_study.train.training import train_cells
+    from surrogate_study.training.trainer import train_cells
 
     interrupted = set(json.loads((smoke_run.parent / "interrupted.json").read_text()))
     plan = plan_studies(yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text()))

@@ -12,7 +12,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "surrogate_study"
 MAX_LINES = 700
-LAYERS = ("plan", "kernels", "fused", "model", "data", "train", "analysis", "figures", "provenance", "storage")
+LAYERS = ("plan", "kernels", "fused", "model", "data", "training", "analysis", "figures", "provenance", "storage")
 
 
 def module_name(path: Path) -> str:

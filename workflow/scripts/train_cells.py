@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from surrogate_study.storage.atomic import CorruptFileError, write_text_atomic
-from surrogate_study.train.training import train_cells
+from surrogate_study.training.trainer import train_cells
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 sys.stderr = open(snakemake.log[0], "w", buffering=1)

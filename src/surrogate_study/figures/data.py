@@ -10,7 +10,7 @@ import torch
 
 from surrogate_study.data.splits import load_splits
 from surrogate_study.data.randman import RandmanSpec, RandomManifold
-from surrogate_study.train.training import build_network
+from surrogate_study.training.trainer import build_network
 
 
 def manifold_table(alphas: Sequence[float], points: int = 400, seed: int = 0, spectrum: str = "reference",

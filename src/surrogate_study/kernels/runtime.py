@@ -10,7 +10,7 @@
   every task. torch uses MKL and is not affected.
 - The kernels run on as many threads as torch (:func:`match_torch_threads`, before every kernel call).
 
-The entry points (:func:`surrogate_study.train.training.train_cells`, the CLI, the benchmarks) call
+The entry points (:func:`surrogate_study.training.trainer.train_cells`, the CLI, the benchmarks) call
 :func:`configure_runtime`; :func:`match_torch_threads` calls it too (once per process, a flag check after), so a
 layer used directly from Python gets the same settings before its first kernel.
 """

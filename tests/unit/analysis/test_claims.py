@@ -179,7 +179,7 @@ def test_fig2c_trace_shows_the_first_correctly_classified_test_input():
     from surrogate_study.plan.config import resolve_config
     from surrogate_study.data.splits import load_splits
     from surrogate_study.figures.data import network_trace_table
-    from surrogate_study.train.training import build_network
+    from surrogate_study.training.trainer import build_network
 
     config = resolve_config({"dataset": {"name": "randman", "classes": 4, "steps": 40, "samples_per_class": 25,
                                          "max_terms": 100}, "model": {"hidden": [16]}, "seed": 0})

@@ -44,13 +44,13 @@ from tqdm.auto import tqdm
 from surrogate_study import __version__
 from surrogate_study.kernels.runtime import configure_runtime
 from surrogate_study.provenance import stamps as provenance
-from surrogate_study.train.allocator import keep_freed_memory
+from surrogate_study.training.allocator import keep_freed_memory
 from surrogate_study.storage.atomic import torch_save_atomic, write_csv_atomic, write_json_atomic
 from surrogate_study.plan.config import ConfigError, config_digest
 from surrogate_study.data.splits import load_splits
 from surrogate_study.model.lif import LIFParameters
 from surrogate_study.model.network import SpikingNetwork
-from surrogate_study.train.optim import CellAdam
+from surrogate_study.training.optim import CellAdam
 from surrogate_study.model.regularizers import NORMS, lower_bound, upper_bound
 from surrogate_study.data.spike_data import SpikeDataset
 from surrogate_study.model.surrogates import Surrogate

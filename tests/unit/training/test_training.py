@@ -10,7 +10,7 @@ from helpers import variant
 from surrogate_study import cli
 from surrogate_study.plan.shapes import unregister_shape
 from surrogate_study.model.surrogates import register_surrogate
-from surrogate_study.train.training import CHECKPOINT_NAME, train
+from surrogate_study.training.trainer import CHECKPOINT_NAME, train
 
 
 def comparable(metrics):
@@ -113,7 +113,7 @@ def test_cli_without_config_uses_the_default_network(tmp_path, monkeypatch):
         seen.update(config=config, out=out)
         return {"status": "ok", "best_epoch": 0, "valid_accuracy": 1.0, "test_accuracy": 1.0, "wall_time_s": 0}
 
-    monkeypatch.setattr("surrogate_study.train.training.train", fake_train)
+    monkeypatch.setattr("surrogate_study.training.trainer.train", fake_train)
     assert cli.main(["train", "--out", str(tmp_path)]) == 0
     assert seen["config"]["surrogate"] == {"shape": "superspike", "beta": 10.0, "scale": "normalized"}
     assert seen["config"]["training"]["epochs"] == 50

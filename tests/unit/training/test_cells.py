@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from surrogate_study.plan.config import ConfigError
-from surrogate_study.train.optim import CellAdam
+from surrogate_study.training.optim import CellAdam
 from surrogate_study.plan.shapes import unregister_shape
 from surrogate_study.model.surrogates import register_surrogate
-from surrogate_study.train.training import CHECKPOINT_NAME, train, train_cells
+from surrogate_study.training.trainer import CHECKPOINT_NAME, train, train_cells
 
 from helpers import variant
 

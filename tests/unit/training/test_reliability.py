@@ -13,7 +13,7 @@ from surrogate_study import cli
 from surrogate_study.analysis.aggregate import read_history, read_metrics
 from surrogate_study.storage.atomic import CorruptFileError
 from surrogate_study.plan.config import LR_MAX, ConfigError, resolve_config, run_schema
-from surrogate_study.train.training import train_cells
+from surrogate_study.training.trainer import train_cells
 
 
 

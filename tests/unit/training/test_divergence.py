@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from surrogate_study.train import training
-from surrogate_study.train.training import train, train_cells
+from surrogate_study.training import trainer as training
+from surrogate_study.training.trainer import train, train_cells
 
 from helpers import variant
 
@@ -88,7 +88,7 @@ def test_one_non_finite_cell_diverges_alone(way, alone, tmp_path, monkeypatch):
 def test_finite_cells_flags_exactly_the_cells_with_a_non_finite_loss_or_readout_potential():
     """The divergence check equals isfinite(loss) & isfinite(U_out).all() per cell, including a −inf potential
     under a finite loss and huge but finite potentials (which must not count as diverged)."""
-    from surrogate_study.train.training import finite_cells
+    from surrogate_study.training.trainer import finite_cells
 
     readout = torch.zeros(6, 3, 4, 2)
     readout[1, 2, 3, 1] = float("nan")

@@ -1,2 +1,0 @@
-"""Training runs: one run or K grid cells at once with checkpoints and divergence handling (:mod:`.training`),
-per-cell Adam (:mod:`.optim`) and the allocator setting for long jobs (:mod:`.allocator`)."""
