@@ -155,10 +155,13 @@ def test_metrics_hold_the_headline_numbers_of_the_tables(repo):
     numbers = json.loads((repo / "results" / "metrics.json").read_text())
     assert set(numbers) == {"best_test_accuracy", "best_test_accuracy_sd", "seeds", "scale_sensitivity_gap",
                             "critical_activity", "provenance", "shape_spread_by_dataset",
-                           "critical_activity_by_dataset"}
+                            "critical_activity_by_dataset", "critical_activity_interval_by_dataset",
+                            "critical_activity_imprecise_by_dataset"}
     # claims 1 and 3 per dataset: the smoke config's MNIST-5k cells (SuperSpike only) give claim 1 no spread
     assert numbers["shape_spread_by_dataset"]["mnist5k"] is None
     assert numbers["critical_activity_by_dataset"] == {"randman": numbers["critical_activity"]}
+    low, high = numbers["critical_activity_interval_by_dataset"]["randman"]
+    assert low <= numbers["critical_activity"] <= high
     assert set(numbers["best_test_accuracy"]) == {"superspike", "sigmoid", "esser", "constant", "true"}
     # per seed the best SuperSpike cell of the shape study (highest validation accuracy, ties by cell id);
     # mean and SD over the seeds

@@ -74,6 +74,7 @@ rule fig6_panels:
         "../envs/study.yaml"
     params:
         **PANEL_PARAMS,
+        collapse_fraction=config["figures"].get("collapse_fraction", 0.9),
     script:
         "../scripts/panel_tables.py"
 

@@ -9,7 +9,6 @@ import sys
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from surrogate_study.analysis.aggregate import critical_activity
 from surrogate_study.figures.style import apply_style, dataset_label, note, panel_letters, save
 
 snakemake = globals()["snakemake"]
@@ -31,10 +30,12 @@ for ax, dataset in zip(panels, datasets):  # one panel per dataset: its chance l
                            xerr=group["spikes_sd"], ls=styles.get(str(lower), "-"), marker="o", ms=3,
                            capsize=2, label=f"lower bound {lower}")
         color = line.lines[0].get_color()
-        critical = critical_activity(group["spikes_mean"], group["mean"], fraction)
-        if critical is not None:
-            ax.axvline(critical, color=color, lw=0.6, ls=":")
-            ax.annotate(f"{critical:.2g}", (critical, 0.02), color=color, fontsize=7)
+        critical = group.iloc[0]
+        if pd.notna(critical.get("critical")):  # the crossing and its 95 % bootstrap interval over seeds
+            ax.axvspan(critical["critical_low"], critical["critical_high"], color=color, alpha=0.15, lw=0)
+            ax.axvline(critical["critical"], color=color, lw=0.6, ls=":")
+            flag = " (imprecise)" if bool(critical["critical_imprecise"]) else ""
+            ax.annotate(f"{critical['critical']:.2g}{flag}", (critical["critical"], 0.02), color=color, fontsize=7)
     ax.set_xscale("symlog", linthresh=0.01)  # silent networks (0 spikes) stay on the axis
     ax.set_xlim(left=0)
     ax.set_ylim(0, 1)
@@ -43,7 +44,8 @@ for ax, dataset in zip(panels, datasets):  # one panel per dataset: its chance l
     ax.legend(frameon=False, fontsize=7)
 if panels:
     panels[0].set_ylabel(f"test accuracy\n(mean ± SD over n = {seeds} seed(s))")
-fig.suptitle(f"points in ν_up order; dotted: critical activity (accuracy ≥ {fraction:g} × best)", fontsize=8)
+fig.suptitle(f"points in ν_up order; dotted: critical activity (accuracy crosses {fraction:g} × best, interpolated in "
+             "log activity), band: its 95 % interval (bootstrap over seeds)", fontsize=8)
 absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(points["dataset"])]
 note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
 panel_letters(panels)

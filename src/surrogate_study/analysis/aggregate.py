@@ -146,16 +146,3 @@ def best_by_validation(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     ok = table[table["status"] == "ok"].dropna(subset=["valid_accuracy"])
     ok = ok.sort_values(["valid_accuracy", "cell"], ascending=[False, True], kind="stable")
     return ok.groupby(by, sort=True, dropna=False).head(1).reset_index(drop=True)
-
-
-def critical_activity(activity: pd.Series, accuracy: pd.Series, fraction: float) -> float | None:
-    """Lowest activity at which accuracy still reaches ``fraction`` × the best accuracy.
-
-    Below this level (the sparsity sweep's "critical activity") accuracy collapses.
-    None when there are no finite points.
-    """
-    points = pd.DataFrame({"activity": activity, "accuracy": accuracy}).dropna()
-    if points.empty:
-        return None
-    keep = points[points["accuracy"] >= fraction * points["accuracy"].max()]
-    return float(keep["activity"].min())

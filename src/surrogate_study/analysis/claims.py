@@ -33,8 +33,10 @@ Claims (thresholds from the workflow config's ``claims`` section):
 2b. scale sensitivity, recurrence — top cells as in 2a (Fig. 5e), aCtl − aProp and
    |sCtl − aCtl| in the ``scale_recurrent`` study, one hidden layer.
 3. sparse activity, one row per dataset of the ``sparsity`` study (Randman first) — lower bound on; per ν_up
-   and seed the best cell's test accuracy and activity. The critical activity is the lowest seed-mean activity whose seed-mean accuracy is
-   ≥ ``plateau_fraction`` × best; the claim is that the sparsest level below it has collapsed:
+   and seed the best cell's test accuracy and activity. The critical activity is where the seed-mean accuracy
+   crosses ``plateau_fraction`` × best, interpolated in log activity between the sweep's levels, with a 95 %
+   bootstrap interval over seeds (:mod:`surrogate_study.analysis.critical`); the claim is that the sparsest level
+   below it has collapsed:
    best − sparsest ≥ (1 − ``collapse_fraction``) × best, decided as a difference over seeds.
 """
 
@@ -46,7 +48,7 @@ from typing import Any, Mapping, Optional
 
 import pandas as pd
 
-from surrogate_study.analysis.aggregate import critical_activity
+from surrogate_study.analysis.critical import critical_activity_interval
 from surrogate_study.analysis.seedstats import (MIN_SEEDS, Stat, best_per_seed, combine, decide_at_least, decide_at_most, difference_se,
                         top_mean_per_seed)
 from surrogate_study.plan.shapes import CONTROL_SHAPES, display_order
@@ -268,7 +270,8 @@ def sparse_activity(table: pd.DataFrame, t: Mapping[str, Any], dataset: Optional
     label = _label("3 sparse activity", dataset)
     plateau, collapse = t["plateau_fraction"], t["collapse_fraction"]
     metric = "critical mean spikes per neuron per input (lower bound on)"
-    how = (f"per ν_up and seed the best cell; critical = lowest seed-mean activity with accuracy ≥ {plateau:g} × best; "
+    how = (f"per ν_up and seed the best cell; critical = where the seed-mean accuracy crosses {plateau:g} × best, "
+           "interpolated in log activity, 95 % interval by bootstrap over seeds; "
            f"collapse: best − sparsest ≥ {1 - collapse:g} × best over seeds, decided at {k:g}·SE")
     threshold = f"plateau ≥ {plateau:g} × best, collapse ≤ {collapse:g} × best"
     selected = sparsity_selection(table)
@@ -282,19 +285,21 @@ def sparse_activity(table: pd.DataFrame, t: Mapping[str, Any], dataset: Optional
     levels = {nu: (Stat.of(g["test"]), float(g["mean_spikes"].mean())) for nu, g in selected.groupby("nu_up")}
     activity = pd.Series({nu: a for nu, (_, a) in levels.items()})
     accuracy = pd.Series({nu: s.mean for nu, (s, _) in levels.items()})
-    critical = critical_activity(activity, accuracy, plateau)
+    critical = critical_activity_interval(selected, plateau)
+    assert critical is not None  # selected has finite points
     best_nu, sparsest_nu = accuracy.idxmax(), activity.idxmin()
     best, sparsest = levels[best_nu][0], levels[sparsest_nu][0]
-    if activity[sparsest_nu] >= critical:
+    if critical.censored:
         verdict = "fail"  # the sparsest level still holds accuracy: no collapse inside the sweep
     else:
         verdict = decide_at_least(best, sparsest, (1 - collapse) * best.mean, k)
-    value = (f"critical activity {critical:.3g} spikes/neuron/input; best {best.text()} (ν_up={best_nu:g}); "
+    value = (f"critical activity {critical.text()} spikes/neuron/input; best {best.text()} (ν_up={best_nu:g}); "
              f"sparsest {sparsest.text()} at {activity[sparsest_nu]:.3g} (ν_up={sparsest_nu:g}); "
              + _diff_text("best − sparsest", best, sparsest, k)
              + _insufficient({f"ν_up={nu:g}": s for nu, (s, _) in levels.items()}))
     spread = "; ".join(f"ν_up={nu:g}: {s.text()}" for nu, (s, _) in levels.items())
-    numbers = {"critical_activity": float(critical), "best_accuracy": float(best.mean)}
+    numbers = {"critical_activity": critical.estimate, "critical_activity_interval": [critical.low, critical.high],
+               "critical_activity_imprecise": critical.imprecise, "best_accuracy": float(best.mean)}
     return ClaimResult(label, metric, how, threshold, value, spread, verdict, numbers)
 
 
@@ -347,8 +352,11 @@ def headline_metrics(results: list[ClaimResult]) -> dict[str, Any]:
     built-in shapes always, null when not run, and any other shape the study ran);
     best_test_accuracy_sd[shape], seeds[shape]: its SD (null for one seed) and number of seeds;
     scale_sensitivity_gap: sCtl − aDR (reset, top cells) and aCtl − aProp (recurrence), claims 2a/2b;
-    critical_activity: the lowest mean spikes per neuron per input whose accuracy holds (claim 3);
-    shape_spread_by_dataset, critical_activity_by_dataset: the same per dataset row of claims 1 and 3.
+    critical_activity: the mean spikes per neuron per input where accuracy falls to the plateau fraction of the
+    best (claim 3; :mod:`surrogate_study.analysis.critical`);
+    shape_spread_by_dataset, critical_activity_by_dataset: the same per dataset row of claims 1 and 3;
+    critical_activity_interval_by_dataset, critical_activity_imprecise_by_dataset: its 95 % bootstrap interval
+    over seeds and whether that interval is wider than the sweep's step there.
     """
     by_claim: dict[str, dict[str, Any]] = {}
     for r in results:  # the first row of a claim (2a: the top-cells row) gives its headline number
@@ -365,6 +373,8 @@ def headline_metrics(results: list[ClaimResult]) -> dict[str, Any]:
         "critical_activity": by_claim.get("3", {}).get("critical_activity"),
         "shape_spread_by_dataset": _by_dataset(results, "1", "shape_spread"),
         "critical_activity_by_dataset": _by_dataset(results, "3", "critical_activity"),
+        "critical_activity_interval_by_dataset": _by_dataset(results, "3", "critical_activity_interval"),
+        "critical_activity_imprecise_by_dataset": _by_dataset(results, "3", "critical_activity_imprecise"),
     }
 
 

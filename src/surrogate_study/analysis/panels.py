@@ -15,6 +15,7 @@ import pandas as pd
 
 from surrogate_study.analysis.claims import (beta_selection, claim_controls, one_layer, shape_selection, sparsity_selection,
                      top_cells_selection)
+from surrogate_study.analysis.critical import critical_activity_interval
 from surrogate_study.analysis.seedstats import best_per_seed, summarize, top_mean_per_seed
 from surrogate_study.plan.shapes import display_order
 
@@ -70,13 +71,25 @@ def fig5f(tables: Tables, p: Params) -> pd.DataFrame:
 
 
 def fig6(tables: Tables, p: Params) -> pd.DataFrame:
-    """Per (dataset, lower bound, ν_up): test accuracy and activity, mean ± SD over seeds, ordered by ν_up."""
+    """Per (dataset, lower bound, ν_up): test accuracy and activity, mean ± SD over seeds, ordered by ν_up; per
+    (dataset, lower bound) the critical activity at ``collapse_fraction`` × best with its 95 % interval
+    (columns critical, critical_low, critical_high, critical_imprecise; :mod:`surrogate_study.analysis.critical`)."""
     selected = sparsity_selection(tables["sparsity"])
     by = ["dataset", "axis:lower_bound", "nu_up"]
     accuracy = summarize(selected, by)
     activity = summarize(selected, by, value="mean_spikes").rename(
         columns={"mean": "spikes_mean", "sd": "spikes_sd", "n": "spikes_n"})
-    return accuracy.merge(activity, on=by).sort_values(by, kind="stable").reset_index(drop=True)
+    points = accuracy.merge(activity, on=by).sort_values(by, kind="stable").reset_index(drop=True)
+    fraction = float(p.get("collapse_fraction", 0.9))
+    rows = []
+    for (dataset, lower), group in selected.groupby(["dataset", "axis:lower_bound"]):
+        critical = critical_activity_interval(group, fraction)
+        if critical is not None:
+            rows.append({"dataset": dataset, "axis:lower_bound": lower, "critical": critical.estimate,
+                         "critical_low": critical.low, "critical_high": critical.high,
+                         "critical_imprecise": critical.imprecise})
+    columns = ["dataset", "axis:lower_bound", "critical", "critical_low", "critical_high", "critical_imprecise"]
+    return points.merge(pd.DataFrame(rows, columns=columns), on=["dataset", "axis:lower_bound"], how="left")
 
 
 PANELS: dict[str, Callable[[Tables, Params], pd.DataFrame]] = {

@@ -37,7 +37,9 @@ def test_well_separated_seeds_pass_every_claim():
     results = verdicts(all_tables())
     assert {k: r.verdict for k, r in results.items()} == {"1": "pass", "2a": "pass", "2a beta": "pass", "2b": "pass",
                                                           "3": "pass"}
-    assert "critical activity 0.1 " in results["3"].value
+    # the crossing of 0.9 × 0.9 between ν_up = 0.01 (0.2 at 0.01 spikes) and 0.1 (0.85 at 0.1), in log activity
+    assert results["3"].numbers["critical_activity"] == pytest.approx(0.01 * 10 ** ((0.81 - 0.2) / (0.85 - 0.2)))
+    assert "95 % interval" in results["3"].value
     assert "(n = 3 seeds)" in results["1"].spread
 
 

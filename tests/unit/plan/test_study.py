@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from surrogate_study.analysis.aggregate import best_by_validation, critical_activity
+from surrogate_study.analysis.aggregate import best_by_validation
 from surrogate_study.plan.config import ConfigError
 from surrogate_study.plan.cost import estimate, neuron_steps
 from surrogate_study.plan.study import plan_studies
@@ -78,14 +78,6 @@ def test_best_by_validation_selects_on_validation_and_skips_diverged():
     best = best_by_validation(table, ["shape"]).set_index("shape")
     assert best.loc["s", "cell"] == "b" and best.loc["s", "test_accuracy"] == 0.7
     assert best.loc["e", "cell"] == "d"
-
-
-def test_critical_activity_is_the_lowest_activity_that_keeps_accuracy():
-    activity = pd.Series([0.01, 0.1, 0.3, 1.0, 3.0])
-    accuracy = pd.Series([0.1, 0.5, 0.92, 0.95, 0.96])
-    assert critical_activity(activity, accuracy, 0.9) == 0.3
-    assert critical_activity(activity, accuracy, 0.5) == 0.1
-    assert critical_activity(pd.Series([], dtype=float), pd.Series([], dtype=float), 0.9) is None
 
 
 def test_cost_estimate_scales_with_work():
