@@ -127,3 +127,26 @@ def test_history_appends_one_row_per_value_with_the_commit_and_machine(tmp_path)
     assert rows[0]["commit"] and rows[0]["machine"].endswith("cores") and rows[0]["note"] == "K=8"
     shipped = list(csv.reader((ROOT / "benchmarks" / "history.csv").open()))
     assert tuple(shipped[0]) == history.COLUMNS and all(len(row) == len(history.COLUMNS) for row in shipped)
+
+
+def test_compare_runs_finds_a_changed_number_and_ignores_wall_time(tmp_path):
+    """benchmarks/compare_runs.py: equal runs (but for wall time and an extra cell) pass; one changed accuracy fails."""
+    import pandas as pd
+
+    def run(folder, accuracy, wall, extra=False):
+        studies = folder / "results" / "studies"
+        studies.mkdir(parents=True)
+        rows = [{"cell": "a", "test_accuracy": 0.5, "wall_time_s": wall}, {"cell": "b", "test_accuracy": accuracy,
+                                                                           "wall_time_s": wall}]
+        pd.DataFrame(rows + ([{"cell": "c", "test_accuracy": 0.1, "wall_time_s": wall}] if extra else [])).to_csv(
+            studies / "shape.csv", index=False)
+        return folder
+
+    script = [sys.executable, str(ROOT / "benchmarks" / "compare_runs.py")]
+    old = run(tmp_path / "old", 0.9, 10.0)
+    same = subprocess.run([*script, str(old), str(run(tmp_path / "same", 0.9, 99.0, extra=True))],
+                          capture_output=True, text=True)
+    assert same.returncode == 0 and "2 cells in both runs: bit for bit the same" in same.stdout
+    moved = subprocess.run([*script, str(old), str(run(tmp_path / "moved", 0.9000001, 10.0))],
+                           capture_output=True, text=True)
+    assert moved.returncode == 1 and "shape.csv: test_accuracy differs in 1 rows" in moved.stdout
