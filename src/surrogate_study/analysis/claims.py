@@ -49,8 +49,8 @@ from typing import Any, Mapping, Optional
 import pandas as pd
 
 from surrogate_study.analysis.critical import critical_activity_interval
-from surrogate_study.analysis.seedstats import (MIN_SEEDS, Stat, best_per_seed, combine, decide_at_least, decide_at_most, difference_se,
-                        top_mean_per_seed)
+from surrogate_study.analysis.seedstats import (MIN_SEEDS, Stat, best_per_seed, combine, decide_at_least,
+                                                decide_at_most, difference_se, top_mean_per_seed)
 from surrogate_study.plan.shapes import CONTROL_SHAPES, display_order
 
 #: The paper's surrogate-gradient shapes: claim 1 needs all three (other shapes of the study join them).

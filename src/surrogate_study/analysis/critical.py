@@ -89,5 +89,5 @@ def critical_activity_interval(points: pd.DataFrame, fraction: float, level: str
             continue
         draws.append(math.log(max(_crossing(mean_a, mean_y, fraction)[0], 1e-12)))
     low, high = (math.exp(q) for q in np.percentile(draws, [2.5, 97.5])) if draws else (estimate, estimate)
-    imprecise = censored or math.isnan(spacing) or high / low > spacing
+    imprecise = censored or high / low > spacing  # censored: no step to compare with (spacing NaN)
     return CriticalActivity(estimate, float(low), float(high), censored, bool(imprecise), spacing, seeds)

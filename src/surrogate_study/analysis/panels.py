@@ -13,8 +13,8 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from surrogate_study.analysis.claims import (beta_selection, claim_controls, one_layer, shape_selection, sparsity_selection,
-                     top_cells_selection)
+from surrogate_study.analysis.claims import (beta_selection, claim_controls, one_layer, shape_selection,
+                                             sparsity_selection, top_cells_selection)
 from surrogate_study.analysis.critical import critical_activity_interval
 from surrogate_study.analysis.seedstats import best_per_seed, summarize, top_mean_per_seed
 from surrogate_study.plan.shapes import display_order
