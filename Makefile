@@ -13,7 +13,7 @@ LOCKED = $(BIN)/python workflow/scripts/run_locked.py
 # The workflow config that `dvc repro` runs (config/active.yaml); `make pull` touches its outputs.
 ACTIVE_CONFIG = $(shell sed -n 's/^configfile: *//p' config/active.yaml)
 
-.PHONY: setup reproduce test repro pull clean
+.PHONY: setup reproduce sensitivity test repro pull clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ $(STAMP): requirements.txt pyproject.toml
 reproduce: setup
 	$(LOCKED) $(BIN)/snakemake --cores $(CORES)
 	@echo "figures: figures/fig1.pdf ... figures/fig6.pdf, figures/table1.md, figures/report.html"
+
+# The sensitivity study (config/sensitivity.yaml) on top of the default study: figures/figS1.pdf, figures/sensitivity.md.
+sensitivity: setup
+	$(LOCKED) $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml config/sensitivity.yaml
+	@echo "sensitivity: figures/figS1.pdf, figures/sensitivity.md"
 
 test: setup
 	$(BIN)/python -m pytest

@@ -42,6 +42,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/sensitivity.smk"
 
 
 # Everything but training runs on the submitting machine under a cluster executor (downloads too:
@@ -73,9 +74,12 @@ localrules:
     table1,
     claims,
     report,
+    sensitivity,
+    figS1,
 
 
 rule all:
     default_target: True
     input:
         final_targets(),
+        sensitivity_targets(),

@@ -5,7 +5,7 @@ A refactor changes no number: run the default config at the old and the new comm
     .venv/bin/python benchmarks/compare_runs.py OLD_CLONE NEW_CLONE
 
 Rows are matched by cell (and epoch, in the history tables); cells only one run has (a grid that grew) are left
-out of the comparison and counted. Prints one line per differing column and a summary; exit 1 when any differs.
+out of the comparison and counted, and so are columns only one run has (a table that gained a column). Prints one line per differing column and a summary; exit 1 when any differs.
 """
 
 from __future__ import annotations
@@ -36,8 +36,10 @@ def compare(old: Path, new: Path) -> tuple[list[str], int, int]:
         a = a[a["cell"].isin(shared)].sort_values(key).reset_index(drop=True)
         b = b[b["cell"].isin(shared)].sort_values(key).reset_index(drop=True)
         cells |= shared
-        if list(a.columns) != list(b.columns) or len(a) != len(b) or not a[key].equals(b[key]):
-            differences.append(f"{name}: other columns or rows")
+        columns = [c for c in a.columns if c in set(b.columns)]
+        a, b = a[columns], b[columns]
+        if len(a) != len(b) or not a[key].equals(b[key]):
+            differences.append(f"{name}: other rows")
             continue
         for column in a.columns:
             if column in IGNORED or not pd.api.types.is_numeric_dtype(a[column]):

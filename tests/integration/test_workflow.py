@@ -239,6 +239,11 @@ def test_table1_holds_the_smoke_config_values(smoke_run):
     n = randman["classes"] * randman["samples_per_class"]
     assert table["samples train / valid / test"]["randman"] == f"{int(0.8 * n)} / {int(0.1 * n)} / {int(0.1 * n)}"
     assert "\\begin{tabular}" in (smoke_run / "figures" / "table1.tex").read_text()
+    # the reconstruction choices (docs/science.md): the smoke config leaves them at their defaults
+    assert table["recurrent delay d (steps) [model.recurrent_delay]"]["randman"] == "2"
+    assert table["readout τ (s) [model.tau_readout]"]["randman"] == "0.02"
+    assert table["Randman task seed [dataset.seed]"] == {"mnist5k": "–", "randman": "1"}
+    assert "Reconstruction choices: all at their defaults" in (smoke_run / "figures" / "table1.md").read_text()
 
 
 def test_changing_a_plot_script_reruns_only_that_figure(smoke_run):

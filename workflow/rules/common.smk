@@ -11,6 +11,7 @@ from surrogate_study.plan.dataset_catalog import (
     dataset_names,
 )
 from surrogate_study.plan.real_tasks import add_real_datasets
+from surrogate_study.plan.sensitivity import check_sensitivity
 from surrogate_study.plan.study import plan_studies
 
 # Studies that each figure reads (by name; a config must define them all).
@@ -41,6 +42,7 @@ if _missing:
     )
 try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's studies (surrogate_study.plan.real_tasks)
     config.update(add_real_datasets(config))
+    check_sensitivity(config)
     PLAN = plan_studies(config)
 except ConfigError as error:
     raise ValueError(str(error)) from None
@@ -196,3 +198,16 @@ def job_data(cells):
             if "path" in PLAN.cells[c]["dataset"]
         }
     )
+
+
+def sensitivity_studies():
+    """Every study a claim of the sensitivity study is decided on."""
+    claims = config.get("sensitivity", {}).get("claims", {})
+    return sorted({study for studies in claims.values() for study in studies})
+
+
+def sensitivity_targets():
+    """figS1 and its table when the config has a sensitivity study, else nothing."""
+    if "sensitivity" not in config:
+        return []
+    return figure_outputs("figS1") + ["figures/sensitivity.md", "results/sensitivity.csv"]

@@ -96,6 +96,7 @@ rule fig1:
 
 rule fig2:
     input:
+        studies=study_tables("fig2"),
         table="results/studies/sg_vs_true.csv",
         history="results/studies/sg_vs_true_history.csv",
         traces="results/figure_data/fig2_traces.csv",
@@ -114,6 +115,7 @@ rule fig2:
 
 rule fig3:
     input:
+        studies=study_tables("fig3"),
         heat="results/panels/fig3b.csv",
         best="results/panels/fig3c.csv",
     output:
@@ -131,6 +133,7 @@ rule fig3:
 
 rule fig4:
     input:
+        studies=study_tables("fig4"),
         best="results/panels/fig4.csv",
     output:
         pdf=report("figures/fig4.pdf", caption="../report/fig4.rst", category="Figures"),
@@ -147,6 +150,7 @@ rule fig4:
 
 rule fig5:
     input:
+        studies=study_tables("fig5"),
         scale="results/studies/scale.csv",
         scale_history="results/studies/scale_history.csv",
         depth="results/studies/scale_depth.csv",
@@ -175,6 +179,7 @@ rule fig5:
 
 rule fig6:
     input:
+        studies=study_tables("fig6"),
         points="results/panels/fig6.csv",
     output:
         pdf=report("figures/fig6.pdf", caption="../report/fig6.rst", category="Figures"),

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from surrogate_study.figures.style import SHAPE_LABELS, apply_style, panel_letters, save, shape_color
+from surrogate_study.analysis.choices import choices_line
+from surrogate_study.figures.style import SHAPE_LABELS, apply_style, panel_letters, caption, save, shape_color
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -69,4 +70,5 @@ for phase, style in (("before", ":"), ("after", "-")):
 readout_ax.set_title(f"readout (true class {label} in red; dotted: before)", fontsize=8)
 readout_ax.set_xlabel("time step")
 panel_letters([sketch, curves, trace_axes[0]])
+caption(fig, choices_line([pd.read_csv(path) for path in snakemake.input.studies]))
 save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

@@ -9,7 +9,8 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from surrogate_study.figures.style import apply_style, panel_letters, save, shape_color, shape_label
+from surrogate_study.analysis.choices import choices_line
+from surrogate_study.figures.style import apply_style, panel_letters, caption, save, shape_color, shape_label
 from surrogate_study.plan.shapes import CONTROL_SHAPES, display_order
 from surrogate_study.model.surrogates import Surrogate
 
@@ -61,4 +62,5 @@ bars.set_ylim(0, 1)
 seeds = sorted(set(best["n"]))
 bars.set_ylabel("best test accuracy (selected on validation)\n" + f"mean ± SD over n = {'/'.join(map(str, seeds))} seed(s)")
 panel_letters([axes[0][0], heat_axes[0], bars])
+caption(fig, choices_line([pd.read_csv(path) for path in snakemake.input.studies]))
 save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

@@ -6,7 +6,9 @@ import sys
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from surrogate_study.figures.style import SHAPE_LABELS, apply_style, dataset_label, note, panel_letters, save, shape_color
+from surrogate_study.analysis.choices import choices_line
+from surrogate_study.figures.style import (SHAPE_LABELS, apply_style, caption, dataset_label, not_run_line, panel_letters,
+                                           save, shape_color)
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -15,9 +17,8 @@ best = pd.read_csv(snakemake.input.best)  # per dataset, n_h, recurrent, shape: 
 best["task"] = best["dataset"].map(dataset_label) + "\nn_h=" + best["n_hidden_layers"].astype(str) + \
     best["recurrent"].map({True: " rec", False: ""})
 tasks = sorted(best["task"].unique())
-absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(best["dataset"])]
 
-fig, (ax, missing_ax) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [3, 1]}, layout="constrained")
+fig, ax = plt.subplots(figsize=(1.2 + 1.1 * max(3, len(tasks)), 3.4), layout="constrained")
 shapes = [s for s in ("superspike", "sigmoid", "esser") if s in set(best["shape"])]
 width = 0.8 / max(1, len(shapes))
 for i, shape in enumerate(shapes):
@@ -28,7 +29,8 @@ ax.set_xticks(range(len(tasks)), tasks)
 ax.set_ylim(0, 1)
 seeds = "/".join(map(str, sorted(set(best["n"]))))
 ax.set_ylabel(f"best test accuracy\nmean ± SD over n = {seeds} seed(s)")
-ax.legend(frameon=False, ncol=len(shapes), fontsize=7, loc="upper right")
-note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
+ax.legend(frameon=False, ncol=len(shapes), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0))  # above the bars
+caption(fig, not_run_line(snakemake.params.all_datasets, best["dataset"].unique()),
+        choices_line([pd.read_csv(path) for path in snakemake.input.studies]))
 panel_letters([ax])
 save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

@@ -13,7 +13,8 @@ from matplotlib.patches import Patch
 import pandas as pd
 import torch
 
-from surrogate_study.figures.style import VARIANT_COLORS, VARIANT_ORDER, apply_style, note, panel_letters, save, shape_label
+from surrogate_study.analysis.choices import choices_line
+from surrogate_study.figures.style import VARIANT_COLORS, VARIANT_ORDER, apply_style, note, panel_letters, caption, save, shape_label
 from surrogate_study.plan.shapes import display_order
 from surrogate_study.model.surrogates import Surrogate
 
@@ -128,4 +129,5 @@ ax_g.set_ylim(0, 1)
 ax_g.set_title("dotted: claim 2a's large-β bound", fontsize=8)
 ax_g.legend(frameon=False, fontsize=7)
 panel_letters([ax_a, ax_b, ax_c, ax_d, ax_e, ax_f, ax_g])
+caption(fig, choices_line([pd.read_csv(path) for path in snakemake.input.studies]))
 save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

@@ -9,7 +9,8 @@ import sys
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from surrogate_study.figures.style import apply_style, dataset_label, note, panel_letters, save
+from surrogate_study.analysis.choices import choices_line
+from surrogate_study.figures.style import apply_style, caption, dataset_label, not_run_line, note, panel_letters, save
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -18,9 +19,11 @@ points = pd.read_csv(snakemake.input.points)  # per dataset, lower bound, ν_up:
 fraction = snakemake.params.collapse_fraction
 
 datasets = sorted(points["dataset"].unique(), key=lambda d: (d != "randman", d)) if not points.empty else []
-fig, axes = plt.subplots(1, len(datasets) + 1, figsize=(3.6 * len(datasets) + 2.2, 3.4), squeeze=False,
-                         gridspec_kw={"width_ratios": [3] * len(datasets) + [1.2]}, layout="constrained")
-*panels, missing_ax = axes[0]
+fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(3.6 * max(1, len(datasets)) + 0.6, 3.4), squeeze=False,
+                         layout="constrained")
+panels = list(axes[0])
+if not datasets:
+    note(panels[0], "no sparsity cells in this configuration")
 styles = {"on": "-", "off": "--"}
 seeds = "/".join(map(str, sorted(set(points["n"])))) if not points.empty else "0"
 for ax, dataset in zip(panels, datasets):  # one panel per dataset: its chance level and activity range differ
@@ -46,7 +49,7 @@ if panels:
     panels[0].set_ylabel(f"test accuracy\n(mean ± SD over n = {seeds} seed(s))")
 fig.suptitle(f"points in ν_up order; dotted: critical activity (accuracy crosses {fraction:g} × best, interpolated in "
              "log activity), band: its 95 % interval (bootstrap over seeds)", fontsize=8)
-absent = [dataset_label(d) for d in snakemake.params.all_datasets if d not in set(points["dataset"])]
-note(missing_ax, "not run in this configuration:\n" + "\n".join(absent) if absent else "all datasets run")
-panel_letters(panels)
+caption(fig, not_run_line(snakemake.params.all_datasets, datasets),
+        choices_line([pd.read_csv(path) for path in snakemake.input.studies]))
+panel_letters(panels[:len(datasets)])
 save(fig, snakemake.output.pdf, snakemake.output.png, snakemake=snakemake)

@@ -6,6 +6,7 @@ import sys
 import pandas as pd
 
 from surrogate_study.analysis import plateau
+from surrogate_study.analysis.choices import choices_line
 from surrogate_study.provenance import stamps as provenance
 from surrogate_study.storage.atomic import write_text_atomic
 from surrogate_study.analysis.tables import parameter_table, to_latex, to_markdown
@@ -19,6 +20,6 @@ table = parameter_table(cells)
 plateaus = plateau.plateau_table(frames)
 record = provenance.from_snakemake(snakemake)
 write_text_atomic(snakemake.output.md, "# Table 1 — parameters of the runs in this configuration\n\n"
-                  + to_markdown(table) + "\n## Plateau epochs per study\n\n" + plateau.to_markdown(plateaus)
+                  + to_markdown(table) + "\n" + choices_line([cells]) + "\n\n## Plateau epochs per study\n\n" + plateau.to_markdown(plateaus)
                   + "\n" + provenance.comment(record))
 write_text_atomic(snakemake.output.tex, to_latex(table) + provenance.comment(record, "tex"))

@@ -90,6 +90,13 @@ def _diff_text(name: str, a: Stat, b: Stat, k: float) -> str:
     return f"{name} {a.mean - b.mean:+.3f} (±{u} = {k:g}·SE)"
 
 
+def _part(a: Stat, b: Stat, threshold: float, direction: str, verdict: str) -> dict[str, Any]:
+    """One part of a claim as numbers: the difference a − b (|a − b| for "at most"), its SE, threshold and verdict."""
+    difference = a.mean - b.mean
+    return {"value": float(abs(difference) if direction == "at most" else difference),
+            "se": _num(difference_se(a, b)), "threshold": float(threshold), "direction": direction, "verdict": verdict}
+
+
 def _insufficient(stats: Mapping[str, Stat]) -> str:
     few = [f"{name} n = {s.n}" for name, s in stats.items() if s.n < MIN_SEEDS]
     return f"; fewer than {MIN_SEEDS} seeds: {', '.join(few)}" if few else ""
@@ -139,7 +146,8 @@ def shape_robustness(shape_table: pd.DataFrame, controls: pd.DataFrame, t: Mappi
     numbers = {"best_test_accuracy": {s: _num(st.mean) for s, st in stats.items()},
                "best_test_accuracy_sd": {s: _num(st.sd) for s, st in stats.items()},
                "seeds": {s: st.n for s, st in stats.items()},
-               "shape_spread": float(spread), "control_margin": None}
+               "shape_spread": float(spread), "control_margin": None,
+               "parts": {"spread": _part(sg[top], sg[bottom], t["shape_spread_max"], "at most", spread_verdict)}}
     if no_controls:
         value += "margin not checked: no control cells (constant, true gradient) on this dataset"
     else:
@@ -147,6 +155,8 @@ def shape_robustness(shape_table: pd.DataFrame, controls: pd.DataFrame, t: Mappi
         margin_verdict = decide_at_least(sg[bottom], stats[control], t["control_margin_min"], k)
         verdicts.append(margin_verdict)
         numbers["control_margin"] = float(sg[bottom].mean - stats[control].mean)
+        numbers["parts"]["margin"] = _part(sg[bottom], stats[control], t["control_margin_min"], "at least",
+                                           margin_verdict)
         value += _diff_text(f"margin ({bottom} − {control})", sg[bottom], stats[control], k) + f" → {margin_verdict}"
     value += _insufficient(stats)
     return ClaimResult(label, metric, how, threshold, value, _spread_text(stats), combine(verdicts), numbers)
@@ -218,7 +228,10 @@ def _scale_verdict(label: str, stats: Mapping[str, Stat], sensitive: str, metric
              + _insufficient({v: stats[v] for v in needed}))
     numbers = {"gap": float(stats[control].mean - stats[sensitive].mean),
                "gap_se": _num(difference_se(stats[control], stats[sensitive])),
-               "control_gap": float(abs(stats["sCtl"].mean - stats["aCtl"].mean))}
+               "control_gap": float(abs(stats["sCtl"].mean - stats["aCtl"].mean)),
+               "parts": {"gap": _part(stats[control], stats[sensitive], t["sensitivity_gap_min"], "at least", gap_verdict),
+                         "control gap": _part(stats["sCtl"], stats["aCtl"], t["control_gap_max"], "at most",
+                                              control_verdict)}}
     return ClaimResult(label, metric, how, threshold, value, _spread_text({v: stats[v] for v in needed}),
                        combine([gap_verdict, control_verdict]), numbers)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from surrogate_study.analysis.aggregate import best_by_validation
+from surrogate_study.analysis.choices import CHOICES, values_run
 
 
 def _span(values: pd.Series, fmt: str = "{:g}") -> str:
@@ -70,6 +71,10 @@ def parameter_table(cells: pd.DataFrame) -> pd.DataFrame:
             "λ_up / ν_up": f"{_span(group['lambda_up'])} / {_span(group['nu_up'])}",
             "cells trained": str(group["cell"].nunique()),
         }
+        for choice in CHOICES:  # the reconstruction choices (docs/science.md), "–" where none applies
+            values = values_run(group, choice)
+            columns[dataset][f"{choice.label} [{choice.key}]"] = ", ".join(
+                "as g" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)) for v in values) or "–"
     return pd.DataFrame(columns)
 
 

@@ -67,6 +67,21 @@ def note(ax: plt.Axes, text: str) -> None:
     ax.set_yticks([])
 
 
+def caption(fig: plt.Figure, *lines: str) -> None:
+    """Caption lines under the figure (what the config did not run, the reconstruction choices away from their
+    defaults): part of the saved figure, so that a figure file names what it shows."""
+    text = "\n".join(line for line in lines if line)
+    if text:
+        fig.text(0.0, 0.0, text, ha="left", va="top", fontsize=6.5, color="0.3", wrap=True,
+                 transform=fig.transFigure)
+
+
+def not_run_line(all_datasets: Sequence[str], present: Sequence[str]) -> str:
+    """"Not run in this configuration: …" for the datasets a figure could draw and the config did not run."""
+    absent = [dataset_label(d) for d in all_datasets if d not in set(present)]
+    return f"Not run in this configuration: {', '.join(absent)}." if absent else ""
+
+
 def save(fig: plt.Figure, pdf_path: str, png_path: str, record: Optional[Mapping[str, Any]] = None,
          snakemake: Any = None) -> None:
     """Write the figure as PDF and PNG, each atomically (a killed job leaves no half-written figure).

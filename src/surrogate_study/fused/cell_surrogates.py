@@ -41,12 +41,12 @@ class CellSurrogates:
         """σ′(x) with cell k's surrogate on x[k]; ``beta`` from :meth:`beta_tensor` when uniform."""
         if beta is not None:
             first = self.surrogates[0]
-            return surrogate_derivative(x, first.shape, beta, first.scale)
+            return surrogate_derivative(x, first.shape, beta, first.scale, first.sigmoid_peak)
         return torch.stack([s.derivative(x[k]) for k, s in enumerate(self.surrogates)])
 
     def beta_tensor(self, like: Tensor) -> Optional[Tensor]:
-        """β of every cell as [K, 1, …] when all cells share shape and scale, else None."""
-        if len({(s.shape, s.scale) for s in self.surrogates}) > 1:
+        """β of every cell as [K, 1, …] when all cells share shape, scale and Sigmoid′ peak, else None."""
+        if len({(s.shape, s.scale, s.sigmoid_peak) for s in self.surrogates}) > 1:
             return None
         beta = torch.tensor([s.beta for s in self.surrogates], dtype=like.dtype, device=like.device)
         return beta.view(-1, *([1] * (like.dim() - 1)))
@@ -54,7 +54,8 @@ class CellSurrogates:
 
 def kernel_surrogates(surrogates: Sequence[Surrogate]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The backward kernels' per-cell surrogate arguments: shape codes (``KERNEL_SHAPES``), β,
-    and the gain (β for the asymptotic scale, else 1)."""
+    and the gain (:attr:`Surrogate.gain`: β for the asymptotic scale, else 1, times β/4 for Sigmoid′ with
+    ``sigmoid_peak: quarter_beta``)."""
     return (np.array([KERNEL_SHAPES[s.shape] for s in surrogates], dtype=np.int64),
             np.array([s.beta for s in surrogates], dtype=np.float64),
-            np.array([s.beta if s.scale == "asymptotic" else 1.0 for s in surrogates], dtype=np.float64))
+            np.array([s.gain for s in surrogates], dtype=np.float64))

@@ -123,7 +123,7 @@ def layer_forward(inputs: Tensor, weight: Tensor, recurrent_weight: Optional[Ten
     kernel_inputs = inputs.detach() if events is None else weight.new_empty((inputs.shape[0], 1, 1, 1))
     write_spikes = store_spikes and not emit_events
     layer_forward_kernel(
-        kernel_inputs.numpy(), steps, *kernel_events, weight.detach().numpy(), v.numpy(), recurrent, w_out.numpy(),
+        kernel_inputs.numpy(), steps, *kernel_events, weight.detach().numpy(), v.numpy(), recurrent, params.recurrent_delay, w_out.numpy(),
         has_readout, store_current, store_membrane, write_spikes, params.decay_mem, params.decay_syn, params.threshold, params.decay_readout,
         membrane.numpy(), current.numpy(), spikes.numpy() if write_spikes else nothing.numpy(), counts.numpy(),
         readout_potential.numpy(), peak.numpy(), peak_step.numpy(),
@@ -241,7 +241,7 @@ class EventLIFLayer(torch.autograd.Function):
             grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
             grad_spikes is not None, static, grad_membrane is not None,
             grad_counts.contiguous().numpy() if grad_counts is not None else dummy3.numpy(), grad_counts is not None,
-            recurrent_t.numpy(), propagates,
+            recurrent_t.numpy(), propagates, params.recurrent_delay,
             grad_readout_potential.contiguous().numpy() if grad_readout_potential is not None else dummy,
             grad_readout_potential is not None,
             grad_peak.contiguous().numpy() if grad_peak is not None else dummy3.numpy(), grad_peak is not None,

@@ -1,19 +1,19 @@
 """The LIF time loop in PyTorch with a hand-written BPTT backward, for K grid cells at once (cell-major
 [K, T, B, N]): what a layer runs on CUDA and for surrogate shapes without a compiled kernel code (plug-ins).
 
-Forward, with U[0] = I[0] = 0:
+Forward, with U[0] = I[0] = 0 and recurrent delay d (S[m] = 0 for m < 0; :class:`LIFParameters`):
 
     S[n] = Θ(U[n] − ϑ),  m[n] = λ_mem U[n] + (1 − λ_mem) I[n],  U[n+1] = m[n] (1 − S[n]),
-    I[n+1] = λ_syn I[n] + F[n] (+ S[n] V for recurrent layers).
+    I[n+1] = λ_syn I[n] + F[n] (+ S[n+1−d] V for recurrent layers).
 
-Backward, from gU[T] = gI[T] = 0 down to n = 0, with σ′[n] = σ′(U[n] − ϑ) of each cell,
+Backward, from gU[T] = gI[T] = gI[T+1] = 0 down to n = 0, with σ′[n] = σ′(U[n] − ϑ) of each cell,
 ρ = 1 for a differentiable reset (0 when detached), π = 1 when recurrent gradients
 propagate (0 when detached), and the incoming gradients ĝS[n], ĝU[n] of the outputs:
 
-    gS[n] = ĝS[n] − ρ m[n] gU[n+1] + π gI[n+1] Vᵀ
+    gS[n] = ĝS[n] − ρ m[n] gU[n+1] + π gI[n+d] Vᵀ
     gU[n] = ĝU[n] + λ_mem (1 − S[n]) gU[n+1] + σ′[n] gS[n]
     gI[n] = λ_syn gI[n+1] + (1 − λ_mem)(1 − S[n]) gU[n+1]
-    ∂L/∂F[n] = gI[n+1],   ∂L/∂V = Σ_n S[n]ᵀ gI[n+1]  (V's direct term, always).
+    ∂L/∂F[n] = gI[n+1],   ∂L/∂V = Σ_n S[n]ᵀ gI[n+d]  (V's direct term, always).
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ class LIFTimeLoop(torch.autograd.Function):
             next_current = torch.add(feedforward[n], current, alpha=decay_syn, out=current_all[n + 1])
             if recurrent_weight is not None:
                 spikes_all[n] = spiking_all[n]
-                next_current.baddbmm_(spikes_all[n], recurrent_weight)
+                arriving = n + 1 - params.recurrent_delay  # S[n + 1 − d] enters I[n + 1]
+                if arriving >= 0:
+                    next_current.baddbmm_(spikes_all[arriving], recurrent_weight)
         if spikes_all is not None:
             spikes_all[steps - 1] = spiking_all[steps - 1]
         spikes = spiking_cells.to(feedforward.dtype) if spikes_cells is None else spikes_cells
@@ -93,6 +95,8 @@ class LIFTimeLoop(torch.autograd.Function):
         grad_feedforward = grad_feedforward_cells.transpose(0, 1)
         grad_u = torch.zeros_like(membrane_all[0])  # gU[n+1]
         grad_i = torch.zeros_like(grad_u)  # gI[n+1]
+        grad_i_later = grad_i  # gI[n+2], for the delay d = 2
+        delay = params.recurrent_delay
         for n in range(steps - 1, -1, -1):
             grad_feedforward[n] = grad_i
             membrane = membrane_all[n]
@@ -102,16 +106,21 @@ class LIFTimeLoop(torch.autograd.Function):
                 leak_input = torch.add(decay_mem * membrane, current_all[n], alpha=1.0 - decay_mem)
                 grad_s = grad_s - reset_mask * leak_input * grad_u
             if propagate_mask is not None:
-                grad_s = grad_s + propagate_mask * torch.bmm(grad_i, weight_t)
+                grad_s = grad_s + propagate_mask * torch.bmm(grad_i if delay == 1 else grad_i_later, weight_t)
             carried = grad_u.masked_fill(spiking_all[n], 0.0)  # (1 − S[n]) gU[n+1]
             new_grad_u = torch.addcmul(decay_mem * carried, sigma, grad_s)
             if grad_membrane is not None:
                 new_grad_u += grad_membrane[n]
+            grad_i_later = grad_i
             grad_i = torch.add(decay_syn * grad_i, carried, alpha=1.0 - decay_mem)
             grad_u = new_grad_u
         grad_weight = None
         if recurrent_weight is not None and ctx.needs_input_grad[1]:
             cells, neurons = membrane_cells.shape[0], membrane_cells.shape[-1]
-            spikes = spiking_cells.to(membrane_cells.dtype).reshape(cells, -1, neurons)
-            grad_weight = torch.bmm(spikes.transpose(1, 2), grad_feedforward_cells.reshape(cells, -1, neurons))
+            spikes = spiking_cells.to(membrane_cells.dtype)
+            grad_arriving = grad_feedforward_cells  # ∂L/∂(V·S[n]) = gI[n+d] = G[n+d−1]
+            if delay == 2:
+                spikes, grad_arriving = spikes[:, :-1], grad_feedforward_cells[:, 1:]
+            grad_weight = torch.bmm(spikes.reshape(cells, -1, neurons).transpose(1, 2),
+                                    grad_arriving.reshape(cells, -1, neurons))
         return grad_feedforward_cells, grad_weight, None, None, None, None

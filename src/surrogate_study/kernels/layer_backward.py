@@ -1,15 +1,15 @@
 """The BPTT backward kernel of one event-driven LIF layer, sample-major [K, B, T, N].
 
 From gU[T] = gI[T] = 0 down to n = 0, per sample (ρ = 1 for a differentiable reset, π = 1 when the
-recurrent gradient propagates):
+recurrent gradient propagates, recurrent delay d: the spikes of step n enter I[n+d]):
 
-    gS[n] = ĝS[n] − ρ m[n] gU[n+1] + π gI[n+1] Vᵀ
+    gS[n] = ĝS[n] − ρ m[n] gU[n+1] + π gI[n+d] Vᵀ
     gU[n] = ĝU[n] + λ_mem (1 − S[n]) gU[n+1] + σ′[n] gS[n]
     gI[n] = λ_syn gI[n+1] + (1 − λ_mem)(1 − S[n]) gU[n+1],   G[n] = ∂L/∂F[n] = gI[n+1]
 
-with the weight gradients ∂L/∂W = Σ Xᵀ G over input events, ∂L/∂V = Σ Sᵀ G and ∂L/∂W_out over spikes, and
+with the weight gradients ∂L/∂W = Σ Xᵀ G over input events, ∂L/∂V = Σ_n S[n]ᵀ gI[n+d] and ∂L/∂W_out over spikes, and
 ∂L/∂X = G Wᵀ per sample. Samples of recurrent layers whose gradient propagates through V walk in lockstep
-groups of :data:`~surrogate_study.kernels.options.LANES`, so that gI[n+1] Vᵀ is one small GEMM per step.
+groups of :data:`~surrogate_study.kernels.options.LANES`, so that gI[n+d] Vᵀ is one small GEMM per step.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from surrogate_study.kernels.steps import adjoint_step, cast_like, event_weight_
 @numba.njit(parallel=True, cache=True, **COMPILE)
 def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_grad_spikes,
                           static_grad_spikes, has_grad_membrane, grad_counts, has_grad_counts,
-                          recurrent_weight_t, propagates,
+                          recurrent_weight_t, propagates, recurrent_delay,
                           grad_readout_potential, has_grad_readout_potential, grad_peak, has_grad_peak, peak_step,
                           readout_weight_t, has_readout, decay_out,
                           grad_readout_weight, need_readout_weight,
@@ -40,7 +40,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
     GEMM (``np.dot``, BLAS, when ``blas_small_gemm``, else :func:`~surrogate_study.kernels.tile_product.matrix_product`
     on Wᵀ [K, N, P′], P′ ≥ P columns, those past P zero) while it is in cache; G is never written to a [K, B, T, N] array. Cell k: surrogate codes[k], betas[k],
     gains[k], differentiable reset resets[k], and when ``propagates[k]`` the recurrent term
-    gS[n] += gI[n+1] Vᵀ (``recurrent_weight_t`` = Vᵀ [K, N, N′], N′ ≥ N columns, those past N zero). One parallel task per cell and fixed chunk
+    gS[n] += gI[n+d] Vᵀ (d = ``recurrent_delay``; ``recurrent_weight_t`` = Vᵀ [K, N, N′], N′ ≥ N columns, those past N zero). One parallel task per cell and fixed chunk
     of the batch walks the steps n = T − 1 … 0 of each of its samples from gU[T] = gI[T] = 0; a cell whose
     gradient propagates through V walks ``LANES`` samples of its chunk in lockstep (the last group of a chunk
     may hold fewer; the groups depend only on the batch, not on K or the threads), and gI[n+1] Vᵀ of the
@@ -112,6 +112,9 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         gu = borrowed(gu_owned)
         gi_owned = np.empty((lanes, neurons), dtype=membrane.dtype)  # gI[n+1]
         gi = borrowed(gi_owned)
+        gi_later_owned = np.empty((lanes if recurrent_delay == 2 else 1, neurons), dtype=membrane.dtype)  # gI[n+2]
+        gi_later = borrowed(gi_later_owned)
+        g_arriving = gi if recurrent_delay == 1 else gi_later  # gI[n+d]: ∂L/∂(S[n] V)
         prop_owned = np.empty((lanes if propagate else 1, recurrent_weight_t.shape[2]), dtype=membrane.dtype)  # gI[n+1] Vᵀ
         prop = borrowed(prop_owned)
         sigma_owned = np.empty(neurons, dtype=membrane.dtype)
@@ -153,9 +156,11 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                                     event_steps, event_units, event_values, source * batch + group, weight[cell],
                                     reset, lam_m, lam_s, leak, theta, u_state, i_state, u_buffer, i_buffer, active_at)
             for lane in range(count):
-                for j in range(neurons):  # gU[T] = gI[T] = 0
+                for j in range(neurons):  # gU[T] = gI[T] = 0 (and gI[T+1] = 0)
                     gu[lane, j] = zero
                     gi[lane, j] = zero
+                    if recurrent_delay == 2:
+                        gi_later[lane, j] = zero
                 for c in range(classes):
                     u_bar[lane, c] = zero
                     i_bar[lane, c] = zero
@@ -163,8 +168,8 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     event_start[lane] = event_first[source * batch + group + lane]
                     event_next[lane] = event_last[source * batch + group + lane]
             for n in range(steps - 1, -1, -1):
-                if propagate:  # gI[n+1] Vᵀ of all lanes at once: V read once for them all
-                    small_product(gi[:count], recurrent_weight_t[cell], prop[:count], blas_small_gemm)
+                if propagate:  # gI[n+d] Vᵀ of all lanes at once: V read once for them all
+                    small_product(g_arriving[:count], recurrent_weight_t[cell], prop[:count], blas_small_gemm)
                 for lane in range(count):
                     sample = group + lane
                     gu_lane, gi_lane = gu[lane], gi[lane]
@@ -219,14 +224,19 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                             for j in range(neurons):
                                 row[j] += x * gi_lane[j]
                     if need_recurrent:  # over the neurons that spiked at step n: S[n, p] = Θ(U[n, p] − ϑ) = 1
+                        g_v = g_arriving[lane]  # gI[n+d]
                         for q in range(fired):
                             row = acc_v[fired_at[q]]
                             for j in range(neurons):
-                                row[j] += gi_lane[j]
+                                row[j] += g_v[j]
                     if need_inputs:
                         out = g_buffer[lane, n]
                         for j in range(neurons):
                             out[j] = gi_lane[j]
+                    if recurrent_delay == 2:  # gI[n+1] becomes gI[(n−1)+2]
+                        later = gi_later[lane]
+                        for j in range(neurons):
+                            later[j] = gi_lane[j]
                     adjoint_step(code, u_row, theta, beta, gain, sigma, scale_bits, gs, gu_lane, gi_lane, lam_m, lam_s, leak)
                     if has_grad_membrane:
                         gu_row = grad_membrane[cell, sample, n]
@@ -235,4 +245,4 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
             if need_inputs:  # ∂L/∂X of each sample = G Wᵀ, [T, N] × [N, P]
                 for lane in range(count):
                     small_product(g_buffer[lane], weight_t[cell], grad_inputs[cell, group + lane], blas_small_gemm)
-        keep_alive(gs_owned, gu_owned, gi_owned, prop_owned, sigma_owned, scale_bits_owned, u_bar_owned, i_bar_owned, g_out_owned, g_pot_owned, fired_at_owned, active_at_owned, u_buffer_owned, i_buffer_owned, u_state_owned, i_state_owned, g_buffer_owned, event_start_owned, event_next_owned)
+        keep_alive(gs_owned, gu_owned, gi_owned, gi_later_owned, prop_owned, sigma_owned, scale_bits_owned, u_bar_owned, i_bar_owned, g_out_owned, g_pot_owned, fired_at_owned, active_at_owned, u_buffer_owned, i_buffer_owned, u_state_owned, i_state_owned, g_buffer_owned, event_start_owned, event_next_owned)

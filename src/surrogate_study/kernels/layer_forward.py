@@ -3,7 +3,7 @@
 One parallel task per (cell, sample) walks that sample's time steps with the layer state in L1:
 
     S[n] = Θ(U[n] − ϑ),  U[n+1] = (λ_mem U[n] + (1 − λ_mem) I[n]) (1 − S[n]),
-    I[n+1] = λ_syn I[n] + Σ_{p: X[n,p] ≠ 0} X[n,p] W[p] (+ Σ_{j: S[n,j]=1} V[j]),
+    I[n+1] = λ_syn I[n] + Σ_{p: X[n,p] ≠ 0} X[n,p] W[p] (+ Σ_{j: S[n+1−d,j]=1} V[j], recurrent delay d = 1 or 2),
 
 the readout's input current and potential (when the layer drives the readout) and the spike counts in the
 same pass; optionally the spikes are listed as events for the next layer.
@@ -21,12 +21,12 @@ from surrogate_study.kernels.steps import cast_like, nonzero_entries, readout_st
 
 @numba.njit(parallel=True, cache=True, **COMPILE)
 def layer_forward_kernel(inputs, steps, has_events, event_first, event_last, event_steps, event_units, event_values,
-                         weight, recurrent_weight, recurrent, readout_weight, has_readout, store_current,
+                         weight, recurrent_weight, recurrent, recurrent_delay, readout_weight, has_readout, store_current,
                          store_membrane, store_spikes, decay_mem, decay_syn, threshold, decay_out, membrane, current, spikes,
                          counts, readout_potential, peak, peak_step, emit_events, spike_steps, spike_units, spike_last):
     """Fill U[n], (I[n] when ``store_current``), S[n] [K, B, T, N] (T = ``steps``) and the spike counts ζ = Σ_n S[n]
     [K, B, N] of a LIF layer driven by inputs X [K or 1, B, T, P] through W [K, P, N], with recurrent
-    weights V [K, N, N] when ``recurrent``; when ``has_readout`` also the potential U_out [K, B, T, C] of the
+    weights V [K, N, N] when ``recurrent`` (the spikes of step n enter I[n + ``recurrent_delay``]); when ``has_readout`` also the potential U_out [K, B, T, C] of the
     leaky readout driven by F_out[n] = S[n] W_out (W_out [K, N, C]; F_out is not stored), by the recursion
     of :func:`readout_forward_kernel`: U_out[n+1] = λ_out U_out[n] + (1 − λ_out) I_out[n],
     I_out[n+1] = λ_s I_out[n] + F_out[n], from 0, and the logits max_n U_out[n] (``peak`` [K, B, C]) with the
@@ -85,6 +85,9 @@ def layer_forward_kernel(inputs, steps, has_events, event_first, event_last, eve
         i_out = borrowed(i_out_owned)
         fired_at_owned = np.empty(neurons, dtype=np.int64)  # indices of the neurons that spike at step n
         fired_at = borrowed(fired_at_owned)
+        arriving_at_owned = np.empty(neurons if recurrent_delay == 2 else 1, dtype=np.int64)  # fired at step n − 1
+        arriving_at = borrowed(arriving_at_owned)
+        arriving = 0
         u_kept_owned = np.empty(neurons, dtype=membrane.dtype)  # U[n] when it is not stored
         u_kept = borrowed(u_kept_owned)
         active_at_owned = np.empty(n_in, dtype=np.int64)  # indices of the non-zero inputs at step n
@@ -142,14 +145,22 @@ def layer_forward_kernel(inputs, steps, has_events, event_first, event_last, eve
                 potential_row = readout_potential[cell, sample, n]
                 readout_step(f_out, potential_row, u_out, i_out, lam_s, lam_o, leak_o)
                 track_peak(potential_row, n, peak[cell, sample], peak_step[cell, sample])
-            if recurrent:
+            if recurrent and recurrent_delay == 1:
                 for q in range(fired):
                     v = recurrent_weight[cell, fired_at[q]]
                     for j in range(neurons):
                         i[j] += v[j]
+            elif recurrent:  # the spikes of step n − 1 arrive; those of step n wait one step
+                for q in range(arriving):
+                    v = recurrent_weight[cell, arriving_at[q]]
+                    for j in range(neurons):
+                        i[j] += v[j]
+                for q in range(fired):
+                    arriving_at[q] = fired_at[q]
+                arriving = fired
         count_row = counts[cell, sample]
         for j in range(neurons):
             count_row[j] = count[j]
         if emit_events:
             spike_last[task] = emitted
-        keep_alive(u_owned, i_owned, count_owned, f_out_owned, u_out_owned, i_out_owned, fired_at_owned, u_kept_owned, active_at_owned)
+        keep_alive(u_owned, i_owned, count_owned, f_out_owned, u_out_owned, i_out_owned, fired_at_owned, arriving_at_owned, u_kept_owned, active_at_owned)

@@ -5,9 +5,14 @@ all steps with one matmul) and optional recurrent weights V:
 
     S[n]   = Θ(U[n] − ϑ)                                   spike, threshold ϑ = 1
     U[n+1] = (λ_mem U[n] + (1 − λ_mem) I[n]) · (1 − S[n])   leak, integrate, reset to 0
-    I[n+1] = λ_syn I[n] + F[n] + V·S[n]                      synaptic current
+    I[n+1] = λ_syn I[n] + F[n] + V·S[n+1−d]                  synaptic current
 
-with λ_mem = exp(−Δt/τ_mem), λ_syn = exp(−Δt/τ_syn) and U[0] = I[0] = 0.
+with λ_mem = exp(−Δt/τ_mem), λ_syn = exp(−Δt/τ_syn), U[0] = I[0] = 0 and S[m] = 0 for m < 0. The
+recurrent delay d (``LIFParameters.recurrent_delay``) is 2 by default, the authors' update order
+(fzenke/spytorch's recurrent tutorial and fmi-basel/stork's ``RecurrentSpikingModel`` add V·S of the
+previous step to the current they integrate): a spike of neuron p at step n reaches I at n + 2 and moves
+the membrane of its targets first at step n + 3. d = 1 adds V·S[n] at once (I[n+1], membrane at n + 2),
+as a feed-forward input F[n] = W·S_in[n] does.
 
 ``detach_reset`` stops the gradient through the reset factor (1 − S[n]);
 ``detach_recurrent`` stops the gradient through S[n] in V·S[n] while V still
@@ -30,15 +35,24 @@ from torch import Tensor
 from surrogate_study.model.surrogates import Surrogate
 
 
+#: Steps from a spike S[n] to the synaptic current I[n + d] it enters through V: 2 = the authors' code, 1 = at once.
+RECURRENT_DELAYS: tuple[int, ...] = (1, 2)
+
+
 @dataclass(frozen=True)
 class LIFParameters:
-    """Time step and time constants (seconds) and firing threshold of the LIF model."""
+    """Time step and time constants (seconds), firing threshold and recurrent delay d (steps) of the LIF model."""
 
     dt: float = 1e-3
     tau_mem: float = 10e-3
     tau_syn: float = 5e-3
     tau_readout: float = 20e-3
     threshold: float = 1.0
+    recurrent_delay: int = 2
+
+    def __post_init__(self) -> None:
+        if self.recurrent_delay not in RECURRENT_DELAYS:
+            raise ValueError(f"recurrent_delay must be one of {RECURRENT_DELAYS}, got {self.recurrent_delay!r}")
 
     @property
     def decay_mem(self) -> float:
@@ -92,6 +106,7 @@ def lif_layer_dynamics(
     current = input_current.new_zeros(batch, neurons)
     spikes_over_time: list[Tensor] = []
     membrane_over_time: list[Tensor] = []
+    previous = input_current.new_zeros(batch, neurons)  # S[n − 1], for the delay d = 2
     for feedforward in input_current.unbind(dim=1):  # unbind: one gradient stack, not T scatters
         spikes = surrogate.spike(membrane - params.threshold)
         spikes_over_time.append(spikes)
@@ -100,9 +115,10 @@ def lif_layer_dynamics(
         next_membrane = (decay_mem * membrane + (1.0 - decay_mem) * current) * (1.0 - reset_spikes)
         next_current = decay_syn * current + feedforward
         if recurrent_weight is not None:
-            presynaptic = spikes.detach() if detach_recurrent else spikes
+            arriving = spikes if params.recurrent_delay == 1 else previous  # S[n + 1 − d]
+            presynaptic = arriving.detach() if detach_recurrent else arriving
             next_current = next_current + presynaptic @ recurrent_weight
-        membrane, current = next_membrane, next_current
+        membrane, current, previous = next_membrane, next_current, spikes
     return LayerTrace(torch.stack(spikes_over_time, dim=1), torch.stack(membrane_over_time, dim=1))
 
 

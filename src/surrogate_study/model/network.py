@@ -7,7 +7,8 @@ K independent networks ("cells") of one architecture are stored as stacked weigh
 [K, fan_in, fan_out] and run as one batched computation; cell k may have its own
 surrogate, detach flags and initial weights (its own seed). A single run is K = 1.
 Weights are drawn from g·U(−√k, √k), k = 1/fan_in (PyTorch's ``nn.Linear`` default for the
-spec's gain g = 1; ``model.init_gain`` sets g per cell), cell by cell from that cell's generator,
+spec's gain g = 1; ``model.init_gain`` sets g per cell, ``model.recurrent_init_gain`` g_V of V, default g),
+cell by cell from that cell's generator,
 in the order layer 1 W, layer 1 V, layer 2 W, …, readout; there are no biases. On the CPU the
 fused backend forms the input current of each layer from the non-zero inputs only
 (:func:`surrogate_study.fused.layer.lif_layer_cells`); elsewhere it is one batched matmul
@@ -72,6 +73,7 @@ class SpikingNetwork(nn.Module):
         generators: Optional[torch.Generator | Sequence[Optional[torch.Generator]]] = None,
         backend: str = "fused",
         init_gain: float | Sequence[float] = 1.0,
+        recurrent_init_gain: Optional[float] | Sequence[Optional[float]] = None,
     ) -> None:
         super().__init__()
         if backend not in BACKENDS:
@@ -88,12 +90,14 @@ class SpikingNetwork(nn.Module):
         self.detach_recurrent = tuple(_per_cell(detach_recurrent, cells, "detach_recurrent"))
         sizes = [n_in, *hidden, n_classes]
         per_cell_weights: list[list[Tensor]] = []
-        for generator, gain in zip(generators, _per_cell(init_gain, cells, "init_gain")):
+        recurrent_gains = _per_cell(recurrent_init_gain, cells, "recurrent_init_gain")
+        for generator, gain, v_gain in zip(generators, _per_cell(init_gain, cells, "init_gain"), recurrent_gains):
             weights = []
             for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
                 weights.append(uniform_fan_in((fan_in, fan_out), fan_in, generator, gain))
                 if recurrent and layer < len(hidden):
-                    weights.append(uniform_fan_in((fan_out, fan_out), fan_out, generator, gain))
+                    weights.append(uniform_fan_in((fan_out, fan_out), fan_out, generator,
+                                                  gain if v_gain is None else v_gain))
             per_cell_weights.append(weights)
         stacked = [nn.Parameter(torch.stack(ws)) for ws in zip(*per_cell_weights)]
         self.weights = nn.ParameterList(stacked[:-1:2] if recurrent else stacked[:-1])

@@ -41,7 +41,29 @@ PER_CELL_KEYS: tuple[tuple[str, ...], ...] = (
     ("model", "detach_reset"),
     ("model", "detach_recurrent"),
     ("model", "init_gain"),
+    ("model", "recurrent_init_gain"),
 )
+
+#: Run keys added after the first published runs, with the value that reproduces those runs. A cell's id hashes
+#: its config without them when they hold that value, or when they cannot change its numbers (V's keys in a
+#: feed-forward network, Sigmoid′'s normalisation under another shape): earlier results keep their ids.
+LATER_KEYS: dict[tuple[str, str], Any] = {
+    ("model", "recurrent_init_gain"): None,
+    ("model", "recurrent_delay"): 1,
+    ("surrogate", "sigmoid_peak"): "one",
+}
+
+
+def identity_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a resolved config that a cell's id and its job's key are hashed over (see ``LATER_KEYS``)."""
+    identity = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in config.items()}
+    irrelevant = {("model", "recurrent_init_gain"): not config["model"]["recurrent"],
+                  ("model", "recurrent_delay"): not config["model"]["recurrent"],
+                  ("surrogate", "sigmoid_peak"): config["surrogate"]["shape"] != "sigmoid"}
+    for (section, key), earlier in LATER_KEYS.items():
+        if key in identity[section] and (irrelevant[(section, key)] or identity[section][key] == earlier):
+            del identity[section][key]
+    return identity
 
 
 def shared_part(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,11 +105,15 @@ def _format_number(value: Any) -> str:
 def cell_id(config: Mapping[str, Any]) -> str:
     """A readable, unique id: dataset, architecture, surrogate, η, flags, regularizers, seed, hash."""
     model, surrogate, reg = config["model"], config["surrogate"], config["regularization"]
+    recurrent_gain = model.get("recurrent_init_gain")
     parts = [
         config["dataset"]["name"],
         "h" + "x".join(str(h) for h in model["hidden"]) + ("r" if model["recurrent"] else "")
-        + ("" if model.get("init_gain", 1.0) == 1.0 else f"g{_format_number(model['init_gain'])}"),
-        f"{surrogate['shape']}-{surrogate['scale'][0]}{_format_number(surrogate['beta'])}",
+        + ("d1" if model["recurrent"] and model.get("recurrent_delay") == 1 else "")
+        + ("" if model.get("init_gain", 1.0) == 1.0 else f"g{_format_number(model['init_gain'])}")
+        + ("" if not model["recurrent"] or recurrent_gain is None else f"v{_format_number(recurrent_gain)}"),
+        f"{surrogate['shape']}-{surrogate['scale'][0]}{_format_number(surrogate['beta'])}"
+        + ("q" if surrogate["shape"] == "sigmoid" and surrogate.get("sigmoid_peak") == "quarter_beta" else ""),
         f"lr{_format_number(config['training']['lr'])}",
         ("ctl" if model["detach_reset"] else "dr") + ("" if not model["recurrent"] else
                                                       "-ctl" if model["detach_recurrent"] else "-prop"),
@@ -95,7 +121,7 @@ def cell_id(config: Mapping[str, Any]) -> str:
         f"_{_format_number(reg['upper']['threshold'])}",
         f"s{config['seed']}",
     ]
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(json.dumps(identity_config(config), sort_keys=True).encode()).hexdigest()[:8]
     return "_".join(parts) + "_" + digest
 
 
@@ -146,7 +172,7 @@ def plan_jobs(cells: Mapping[str, Config], job_size: int) -> dict[str, list[str]
     """Pack cells that may train together into jobs of at most ``job_size`` cells."""
     groups: dict[str, list[str]] = {}
     for cid in sorted(cells):
-        key = hashlib.sha256(json.dumps(shared_part(cells[cid]), sort_keys=True).encode()).hexdigest()[:8]
+        key = hashlib.sha256(json.dumps(shared_part(identity_config(cells[cid])), sort_keys=True).encode()).hexdigest()[:8]
         groups.setdefault(key, []).append(cid)
     jobs = {}
     for key, members in sorted(groups.items()):

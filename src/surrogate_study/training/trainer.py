@@ -110,7 +110,8 @@ def build_network(configs: Sequence[Mapping[str, Any]], n_in: int, n_classes: in
         n_in,
         model["hidden"],
         n_classes,
-        LIFParameters(model["dt"], model["tau_mem"], model["tau_syn"], model["tau_readout"], model["threshold"]),
+        LIFParameters(model["dt"], model["tau_mem"], model["tau_syn"], model["tau_readout"], model["threshold"],
+                      model["recurrent_delay"]),
         [Surrogate(**c["surrogate"]) for c in configs],
         recurrent=model["recurrent"],
         detach_reset=[c["model"]["detach_reset"] for c in configs],
@@ -118,6 +119,7 @@ def build_network(configs: Sequence[Mapping[str, Any]], n_in: int, n_classes: in
         generators=[torch.Generator().manual_seed(c["seed"]) for c in configs],
         backend=configs[0]["training"]["backend"],
         init_gain=[c["model"]["init_gain"] for c in configs],
+        recurrent_init_gain=[c["model"]["recurrent_init_gain"] for c in configs],
     )
 
 

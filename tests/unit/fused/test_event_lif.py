@@ -110,6 +110,19 @@ def test_batched_cells_with_different_settings_equal_the_reference(device, share
                               [False, True, True, False])
 
 
+@pytest.mark.parametrize("delay", [1, 2])
+@pytest.mark.parametrize("use_kernel", [True, False], ids=["kernel", "torch-loop"])
+@pytest.mark.parametrize("batch", [3, 90])
+def test_both_recurrent_delays_equal_the_reference(monkeypatch, delay, use_kernel, batch):
+    """``model.recurrent_delay`` 1 and 2 (the authors' order, S[n − 1] V entering I[n + 1]): spikes and every
+    gradient, cells with and without a propagating recurrent gradient, lockstep groups of 8 (batch 90)."""
+    monkeypatch.setitem(globals(), "PARAMS", LIFParameters(recurrent_delay=delay))  # read by reference() and fused()
+    surrogates = [Surrogate("superspike", 10.0), Surrogate("esser", 2.0, "asymptotic"), Surrogate("sigmoid", 30.0)]
+    x, w, v, up_s, up_u = layer_inputs(cells=3, recurrent=True, seed=8, batch=batch)
+    assert_equal_to_reference([x, w, v], up_s, up_u, surrogates, [True, False, True], [False, True, False],
+                              use_kernel=use_kernel)
+
+
 @pytest.mark.parametrize("small_gemm_in_blas", [False, True])
 @pytest.mark.parametrize("recurrent", [False, True])
 def test_small_products_by_blas_or_by_tiles_equal_the_reference(monkeypatch, small_gemm_in_blas, recurrent):

@@ -63,30 +63,40 @@ def test_detach_reset_is_irrelevant_with_the_true_gradient():
     assert grad_of_u3(3.0, True, true) == grad_of_u3(3.0, False, true) == 0.0
 
 
-def recurrent_setup(detach_recurrent: bool):
+def recurrent_setup(detach_recurrent: bool, params: LIFParameters = PARAMS):
     generator = torch.Generator().manual_seed(3)
     f = (1.5 * torch.rand(2, 30, 4, generator=generator, dtype=torch.float64)).requires_grad_(True)
     v = (torch.rand(4, 4, generator=generator, dtype=torch.float64) - 0.5).requires_grad_(True)
     target = torch.randn(2, 30, 4, generator=generator, dtype=torch.float64)
-    trace = lif_layer_dynamics(f, PARAMS, SUPERSPIKE, recurrent_weight=v, detach_recurrent=detach_recurrent)
+    trace = lif_layer_dynamics(f, params, SUPERSPIKE, recurrent_weight=v, detach_recurrent=detach_recurrent)
     (trace.membrane * target).sum().backward()
     return f, v, target, trace
 
 
-def test_detach_recurrent_treats_recurrent_input_as_external_current():
-    f, v, target, trace = recurrent_setup(detach_recurrent=True)
+@pytest.mark.parametrize("delay", [1, 2])
+def test_detach_recurrent_treats_recurrent_input_as_external_current(delay):
+    params = LIFParameters(PARAMS.dt, PARAMS.tau_mem, PARAMS.tau_syn, PARAMS.tau_readout, PARAMS.threshold, delay)
+    f, v, target, trace = recurrent_setup(detach_recurrent=True, params=params)
     assert trace.spikes.sum() > 0, "the test needs recurrent spikes"
-    # The same forward pass with V·S[n] injected as a constant feed-forward current
-    recurrent_input = (trace.spikes.detach() @ v.detach())
-    f_equiv = (f.detach() + recurrent_input).requires_grad_(True)
-    equiv = lif_layer_dynamics(f_equiv, PARAMS, SUPERSPIKE)
+    # The same forward pass with V·S[n+1−d] injected as a constant feed-forward current F[n] (it enters I[n+1])
+    spikes = trace.spikes.detach()
+    arriving = spikes if delay == 1 else torch.cat([torch.zeros_like(spikes[:, :1]), spikes[:, :-1]], dim=1)
+    f_equiv = (f.detach() + arriving @ v.detach()).requires_grad_(True)
+    equiv = lif_layer_dynamics(f_equiv, params, SUPERSPIKE)
     assert torch.equal(equiv.spikes, trace.spikes)
     (equiv.membrane * target).sum().backward()
     torch.testing.assert_close(f.grad, f_equiv.grad)
-    # V keeps its direct term: ∂L/∂V = Σ_n S[n]ᵀ ∂L/∂I[n+1] = Σ_n S[n]ᵀ ∂L/∂F[n]
-    expected_v_grad = torch.einsum("bti,btj->ij", trace.spikes.detach(), f_equiv.grad)
+    # V keeps its direct term: ∂L/∂V = Σ_n S[n+1−d]ᵀ ∂L/∂I[n+1] = Σ_n S[n+1−d]ᵀ ∂L/∂F[n]
+    expected_v_grad = torch.einsum("bti,btj->ij", arriving, f_equiv.grad)
     torch.testing.assert_close(v.grad, expected_v_grad)
     assert v.grad.abs().sum() > 0
+
+
+def test_the_recurrent_delay_changes_the_dynamics():
+    one = LIFParameters(PARAMS.dt, PARAMS.tau_mem, PARAMS.tau_syn, PARAMS.tau_readout, PARAMS.threshold, 1)
+    assert not torch.equal(recurrent_setup(True, one)[3].membrane, recurrent_setup(True)[3].membrane)
+    with pytest.raises(ValueError, match="recurrent_delay must be one of"):
+        LIFParameters(recurrent_delay=3)
 
 
 def test_propagating_recurrent_gradients_changes_input_gradients():

@@ -11,8 +11,9 @@ from surrogate_study.plan.config import ConfigError, default_config, load_config
 
 def test_default_config_is_the_papers_default_run():
     config = default_config()
-    assert config["surrogate"] == {"shape": "superspike", "beta": 10.0, "scale": "normalized"}
+    assert config["surrogate"] == {"shape": "superspike", "beta": 10.0, "scale": "normalized", "sigmoid_peak": "one"}
     assert config["model"]["hidden"] == [100] and config["model"]["detach_reset"] is True
+    assert config["model"]["recurrent_delay"] == 2  # the authors' recurrent timing (tests/unit/fused/test_recurrent_timing.py)
     assert config["training"]["lr"] == 0.05 and config["training"]["batch_size"] == 250
     assert config["training"]["epochs"] == 50 and config["seed"] == 0
     assert config["dataset"]["name"] == "randman" and config["dataset"]["units"] == 20
@@ -22,7 +23,7 @@ def test_partial_config_merges_onto_defaults(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text("surrogate: {shape: esser, beta: 3}\ndataset: {samples_per_class: 10}\n")
     config = load_config(path)
-    assert config["surrogate"] == {"shape": "esser", "beta": 3, "scale": "normalized"}
+    assert config["surrogate"] == {"shape": "esser", "beta": 3, "scale": "normalized", "sigmoid_peak": "one"}
     assert config["dataset"]["samples_per_class"] == 10 and config["dataset"]["classes"] == 10
 
 
@@ -87,3 +88,19 @@ def test_new_surrogate_is_accepted_by_the_schema_after_registration():
         assert resolve_config({"surrogate": {"shape": "test_gaussian"}})["surrogate"]["shape"] == "test_gaussian"
     finally:
         unregister_shape("test_gaussian")
+
+
+def test_the_sensitivity_section_is_checked_before_any_work():
+    from surrogate_study.plan.sensitivity import check_sensitivity
+
+    spec = {"alternatives": {"default": {"label": "d"}, "g1": {"label": "g"}}, "claims": {"1": ["s"]}}
+    good = {"studies": {"s": {"axes": {"alternative": {"default": None, "g1": {}}, "seed": [0]}}}, "sensitivity": spec}
+    check_sensitivity(good)
+    with pytest.raises(ConfigError, match=r"^config error at sensitivity.claims.1: study 'x' is not defined"):
+        check_sensitivity({**good, "sensitivity": {**spec, "claims": {"1": ["x"]}}})
+    with pytest.raises(ConfigError, match=r"needs an 'alternative' axis"):
+        check_sensitivity({**good, "studies": {"s": {"axes": {"seed": [0]}}}})
+    with pytest.raises(ConfigError, match=r"'g2' is not in sensitivity.alternatives \(allowed: default, g1\)"):
+        check_sensitivity({**good, "studies": {"s": {"axes": {"alternative": {"g2": {}}}}}})
+    with pytest.raises(ConfigError, match=r"the first alternative must be 'default'"):
+        check_sensitivity({**good, "sensitivity": {**spec, "alternatives": {"g1": {"label": "g"}, "default": {"label": "d"}}}})

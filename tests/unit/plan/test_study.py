@@ -119,3 +119,23 @@ def test_real_dataset_cost_is_the_measured_per_sample_cost_of_its_architecture()
     assert fallback.loc["mnist", "cost"] == "neuron-step rate (Randman)"
     with pytest.raises(ValueError, match="lacks the columns .*cpu_s_per_sample"):
         estimate_by_dataset(cells, benchmarks, 2, costs.drop(columns="cpu_s_per_sample"))
+
+
+def test_new_keys_at_their_earlier_value_keep_a_cells_id():
+    """Keys added later (recurrent_init_gain, recurrent_delay, sigmoid_peak) are hashed only where they can change a
+    cell and differ from the value that reproduces earlier runs: earlier feed-forward results keep their ids."""
+    from surrogate_study.plan.config import resolve_config
+    from surrogate_study.plan.study import LATER_KEYS, cell_id, identity_config
+
+    feedforward = resolve_config({"model": {"init_gain": 10.0}})
+    identity = identity_config(feedforward)
+    assert "recurrent_delay" not in identity["model"] and "sigmoid_peak" not in identity["surrogate"]
+    assert cell_id(feedforward) == cell_id(resolve_config({"model": {"init_gain": 10.0, "recurrent_delay": 1}}))
+    recurrent = resolve_config({"model": {"recurrent": True}})
+    earlier = resolve_config({"model": {"recurrent": True, "recurrent_delay": LATER_KEYS[("model", "recurrent_delay")]}})
+    assert "recurrent_delay" in identity_config(recurrent)["model"]
+    assert "recurrent_delay" not in identity_config(earlier)["model"]
+    assert cell_id(recurrent) != cell_id(earlier) and "d1" in cell_id(earlier)
+    sigmoid = resolve_config({"surrogate": {"shape": "sigmoid", "sigmoid_peak": "quarter_beta"}})
+    assert cell_id(sigmoid) != cell_id(resolve_config({"surrogate": {"shape": "sigmoid"}}))
+    assert "-n10q_" in cell_id(sigmoid)
