@@ -1,6 +1,7 @@
 """The sensitivity study through the workflow: config/sensitivity.yaml's structure on the smoke config's sizes, its
 targets only (figS1 and the claim × alternative table), in a copy of the smoke run."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def small_sensitivity_config() -> dict:
 
 def test_the_sensitivity_study_decides_each_claim_under_each_alternative(smoke_run, tmp_path):
     work = tmp_path / "work"
-    shutil.copytree(smoke_run, work, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
+    shutil.copytree(smoke_run, work, symlinks=True, ignore=shutil.ignore_patterns("locks"))
+    before = {p.parent.name: p.read_text() for p in (work / "results" / "cells").glob("*/metrics.json")}
     (work / "config" / "sensitivity_small.yaml").write_text(yaml.safe_dump(small_sensitivity_config()))
     targets = ["figures/figS1.pdf", "figures/sensitivity.md"]
     run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *targets, "--configfile",
@@ -42,7 +44,13 @@ def test_the_sensitivity_study_decides_each_claim_under_each_alternative(smoke_r
                          text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert (work / "figures" / "figS1.pdf").read_bytes()[:5] == b"%PDF-"
-    numbers = pd.read_csv(work / "results" / "sensitivity.csv", dtype={"claim": str})
+    # the smoke run's cells packed into jobs with the new ones (whose cell lists grew) were kept, not retrained
+    after = {p.parent.name: p.read_text() for p in (work / "results" / "cells").glob("*/metrics.json")}
+    assert {cell: after[cell] for cell in before} == before  # their metrics (wall time included) untouched
+    logs = "".join(p.read_text() for p in (work / "logs" / "train").glob("*.log"))
+    assert re.search(r"\d+ cells to train, [1-9]\d* already finished \(kept\)", logs)
+    numbers = pd.read_csv(work / "results" / "sensitivity.csv", dtype={"claim": str}, keep_default_na=False,
+                          na_values=[""])  # "n/a" is a verdict, not a missing value
     assert sorted(set(numbers["alternative"])) == sorted(KEPT)
     assert len(numbers) == 3 * 2 * len(KEPT)  # claims 1, 2a, 2b × two parts × alternatives
     verdict = numbers.drop_duplicates(["claim", "alternative"]).set_index(["claim", "alternative"])["claim_verdict"]

@@ -14,7 +14,7 @@ VERDICT_COLORS = {"pass": "#029e73", "fail": "#d55e00", "inconclusive": "0.5", "
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 apply_style()
-frame = pd.read_csv(snakemake.input.numbers)
+frame = pd.read_csv(snakemake.input.numbers, keep_default_na=False, na_values=[""])  # "n/a" is a verdict
 alternatives = list(snakemake.params.spec["alternatives"])
 panels = [(claim, part) for claim in PARTS for part in PARTS[claim] if claim in set(frame["claim"].astype(str))]
 frame["claim"] = frame["claim"].astype(str)

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from surrogate_study.storage.atomic import CorruptFileError, write_text_atomic
+from surrogate_study.training.finished import CONFIG_NAME, finished_metrics
 from surrogate_study.training.trainer import train_cells
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -17,14 +18,20 @@ logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %
 
 configs = [dict(c, threads=c["threads"] or snakemake.threads) for c in snakemake.params.configs]
 out_dirs = [Path("results/cells") / cell for cell in snakemake.params.cells]
-for config, out_dir in zip(configs, out_dirs):
-    write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+# cells whose folders already hold their complete outputs (a job whose cell list grew) are kept, not retrained
+kept = {k: m for k, (config, out_dir) in enumerate(zip(configs, out_dirs))
+        if (m := finished_metrics(config, out_dir)) is not None}
+todo = [k for k in range(len(configs)) if k not in kept]
+logging.info("%d cells to train, %d already finished (kept)", len(todo), len(kept))
+for k in todo:
+    write_text_atomic(out_dirs[k] / CONFIG_NAME, yaml.safe_dump(configs[k], sort_keys=False))
 try:
-    all_metrics = train_cells(configs, out_dirs, progress=True)
+    trained = train_cells([configs[k] for k in todo], [out_dirs[k] for k in todo], progress=True) if todo else []
 except CorruptFileError as error:  # e.g. a truncated data/processed/*.npz: one line naming it
     logging.error("%s", error)
     print(f"error: {error}", file=sys.__stderr__)
     sys.exit(1)
+all_metrics = [kept[k] if k in kept else trained[todo.index(k)] for k in range(len(configs))]
 for metrics, out_dir in zip(all_metrics, out_dirs):
     logging.info("%s: status %s, test accuracy %s", out_dir.name, metrics["status"], metrics["test_accuracy"])
 # the manifest marks the job done (the `cell` rule checks each cell's files against it): written last

@@ -143,7 +143,8 @@ def to_markdown(frame: pd.DataFrame, spec: Mapping[str, Any], thresholds: Mappin
         threshold = "–" if known.empty else (("≤ " if known["direction"].iloc[0] == "at most" else "≥ ")
                                              + f"{known['threshold'].iloc[0]:g}")
         cells = [_cell_text(by_alt.loc[a]) if a in by_alt.index else "–" for a in alternatives]
-        lines.append(f"| {claim} | {PART_TITLES.get((claim, part), part)} | {threshold} | " + " | ".join(cells) + " |")
+        title = PART_TITLES.get((claim, part), part).replace("|", "\\|")  # |x| inside a Markdown table
+        lines.append(f"| {claim} | {title} | {threshold} | " + " | ".join(cells) + " |")
     verdicts = frame.drop_duplicates(["claim", "alternative"])
     lines += ["", "| claim verdict | " + " | ".join(alternatives) + " |", "|---|" + "---|" * len(alternatives)]
     for claim, group in verdicts.groupby("claim", sort=False):

@@ -59,3 +59,4 @@ def test_the_markdown_table_has_a_column_per_alternative_and_the_flips():
     assert header == "| claim | part | threshold | default | gain | delay | peak |"
     assert "- claim 2b under delay: pass → fail" in text
     assert "| 2b | aCtl − aProp | ≥ 0.1 |" in text
+    assert "| 2a | \\|sCtl − aCtl\\| | ≤ 0.1 |" in text  # the absolute value's bars escaped
