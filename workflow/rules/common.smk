@@ -10,6 +10,7 @@ from surrogate_study.plan.dataset_catalog import (
     configured_remotes,
     dataset_names,
 )
+from surrogate_study.plan.grid_limit import check_grid_size
 from surrogate_study.plan.real_tasks import add_real_datasets
 from surrogate_study.plan.study import plan_studies
 
@@ -41,6 +42,7 @@ if _missing:
     )
 try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's studies (surrogate_study.plan.real_tasks)
     config.update(add_real_datasets(config))
+    check_grid_size(config)  # beyond max_cells: refused before planning, unless allow_large_grid: true
     PLAN = plan_studies(config)
 except ConfigError as error:
     raise ValueError(str(error)) from None

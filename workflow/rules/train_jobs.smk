@@ -1,5 +1,3 @@
-import re
-
 
 # Helpers of workflow/rules/train.smk (no rules here).
 # Training: one rule `train` with the job as wildcard, one job per entry of PLAN.jobs (the cells of one
@@ -52,7 +50,14 @@ def train_job_cells(wildcards):
 
 
 def cell_job_manifest(wildcards):
-    return job_manifest(_JOB_OF_CELL[wildcards.cell])
+    """The manifest of the job that trains the cell named by the wildcards (a cell not in the plan: one line)."""
+    job = _JOB_OF_CELL.get(wildcards.cell)
+    if job is None:
+        raise ValueError(
+            f"no cell {wildcards.cell!r} in this config: results/cells/<cell>/ must name a planned cell "
+            f"(`snakemake -n` lists them; {len(_JOB_OF_CELL)} cells planned)"
+        )
+    return job_manifest(job)
 
 
 def train_conda_env():

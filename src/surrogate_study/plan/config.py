@@ -131,9 +131,46 @@ def validate_workflow_config(config: Mapping[str, Any], schema_path: str | Path)
     check_numbers(config)
 
 
+@lru_cache(maxsize=8)
+def _split_validators(shapes: tuple[str, ...], datasets: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
+    """A validator of the top level with every section accepted as is, and one validator per section."""
+    schema = _schema_for(shapes, datasets)
+    top = {**schema, "properties": dict(schema["properties"])}
+    sections = {}
+    for name, node in schema["properties"].items():
+        if node.get("type") == "object":
+            top["properties"][name] = {"type": "object"}
+            sections[name] = jsonschema.Draft202012Validator({**node, "$defs": schema.get("$defs", {})})
+    return jsonschema.Draft202012Validator(top), sections
+
+
+#: (section name, canonical JSON) of the sections found valid: a grid's cells share most of their sections,
+#: so that planning N cells validates each distinct section once (linear in N, with a small constant).
+_VALID_SECTIONS: set[tuple[str, str]] = set()
+
+
+def _known_valid(config: Mapping[str, Any]) -> bool:
+    """True when the top level and every section of ``config`` are valid (sections: cached by content)."""
+    top, sections = _split_validators(surrogate_names(), dataset_names())
+    if not top.is_valid(config):
+        return False
+    for name, validator in sections.items():
+        key = (name, json.dumps(config[name], sort_keys=True))
+        if key not in _VALID_SECTIONS:
+            if not validator.is_valid(config[name]):
+                return False
+            if len(_VALID_SECTIONS) > 100_000:
+                _VALID_SECTIONS.clear()
+            _VALID_SECTIONS.add(key)
+    return True
+
+
 def validate_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` unless ``config`` is a complete, valid run config."""
     check_numbers(config)
+    if _known_valid(config):
+        _check_split(config)
+        return
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
@@ -141,6 +178,11 @@ def validate_config(config: Mapping[str, Any]) -> None:
         if error.validator in ("additionalProperties", "required"):
             raise ConfigError(f"config error at {where}: {error.message}")
         raise ConfigError(f"config error at {where}: value {error.instance!r} is not allowed: {error.message}")
+    _check_split(config)
+
+
+def _check_split(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` unless the dataset split fractions (when given) sum to 1."""
     split = config["dataset"].get("split")
     if split is not None and abs(sum(split.values()) - 1.0) > 1e-6:
         raise ConfigError(
