@@ -13,6 +13,7 @@ from surrogate_study.plan.dataset_catalog import (
 from surrogate_study.plan.grid_limit import check_grid_size
 from surrogate_study.plan.real_tasks import add_real_datasets
 from surrogate_study.plan.study import plan_studies
+from surrogate_study.storage.cell_files import CELL_FILES
 
 # Studies that each figure reads (by name; a config must define them all).
 FIGURE_STUDIES = {
@@ -124,9 +125,10 @@ def final_targets():
 
 
 def intermediate_targets():
-    """Study tables and histories, figure data and processed datasets (rebuilt when missing)."""
+    """Study tables and histories, figure data, processed datasets and every cell's files (rebuilt when missing)."""
     return (
         all_study_tables()
+        + [f"{cell_dir(c)}/{name}" for c in PLAN.cells for name in CELL_FILES]
         + expand("results/studies/{study}_history.csv", study=list(PLAN.studies))
         + figure_data_files()
         + all_processed_files()

@@ -1,3 +1,6 @@
+import sys
+
+from surrogate_study.storage.cell_files import stale_jobs
 
 # Helpers of workflow/rules/train.smk (no rules here).
 # Training: one rule `train` with the job as wildcard, one job per entry of PLAN.jobs (the cells of one
@@ -68,3 +71,15 @@ def train_conda_env():
     if str(gpu) in ("0", "", "None"):
         return "../envs/study.yaml"
     return "../envs/study-cuda.yaml"
+
+
+# A finished job whose cells' files are not what it wrote (a cell folder or file deleted, a file cut short:
+# sizes recorded in its manifest, surrogate_study.storage.cell_files) is retrained by this run: its manifest
+# is forced (Snakemake's --forcerun, set here as the DAG is built after the Snakefile is read).
+_STALE = stale_jobs({job: (job_manifest(job), cells) for job, cells in PLAN.jobs.items()})
+for _job, _problem in sorted(_STALE.items()):
+    print(f"note: {_problem}: retraining its job {job_manifest(_job)}", file=sys.stderr)
+if _STALE:
+    workflow.dag_settings.forcerun = frozenset(
+        workflow.dag_settings.forcerun
+    ) | {job_manifest(job) for job in _STALE}

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from surrogate_study.storage.atomic import CorruptFileError, write_text_atomic
+from surrogate_study.cli import allocation_message, is_allocation_failure
+from surrogate_study.storage.atomic import CorruptFileError, DiskFullError, write_text_atomic
+from surrogate_study.storage.cell_files import file_sizes
 from surrogate_study.training.trainer import train_cells
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -21,9 +23,15 @@ for config, out_dir in zip(configs, out_dirs):
     write_text_atomic(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 try:
     all_metrics = train_cells(configs, out_dirs, progress=True)
-except CorruptFileError as error:  # e.g. a truncated data/processed/*.npz: one line naming it
+except (CorruptFileError, DiskFullError) as error:  # a truncated data/processed/*.npz, a full disk: one line
     logging.error("%s", error)
     print(f"error: {error}", file=sys.__stderr__)
+    sys.exit(1)
+except (MemoryError, RuntimeError) as error:
+    if not is_allocation_failure(error):
+        raise
+    logging.exception("allocation failed")
+    print(f"error: {snakemake.output[0]}: {allocation_message(configs[0])}", file=sys.__stderr__)
     sys.exit(1)
 for metrics, out_dir in zip(all_metrics, out_dirs):
     logging.info("%s: status %s, test accuracy %s", out_dir.name, metrics["status"], metrics["test_accuracy"])
@@ -32,5 +40,7 @@ manifest = {
     "cells": list(snakemake.params.cells),
     "status": {out_dir.name: metrics["status"] for metrics, out_dir in zip(all_metrics, out_dirs)},
     "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+    # sizes of the files written: planning compares them, so that a deleted or cut cell file retrains this job
+    "sizes": {out_dir.name: file_sizes(out_dir) for out_dir in out_dirs},
 }
 write_text_atomic(snakemake.output[0], json.dumps(manifest, indent=1) + "\n")

@@ -38,6 +38,34 @@ FLOAT32_MAX = 3.4028234663852886e38
 
 
 
+#: Largest sizes a run config may ask for unless the user confirms (``--allow-large``; workflow config
+#: ``allow_large_runs: true``): far beyond the paper's runs (50 epochs, 100-256 hidden units, batch 250,
+#: 1000 samples per class, 100 steps), they catch a typo (``epochs: 1e20``, ``hidden: [1e11]``) before it trains
+#: for ever or fails allocating. Dotted key -> maximum (a list's every item).
+SIZE_LIMITS: dict[str, int] = {
+    "training.epochs": 10_000,
+    "training.batch_size": 100_000,
+    "training.eval_batch_size": 100_000,
+    "model.hidden": 10_000,
+    "dataset.samples_per_class": 1_000_000,
+    "dataset.steps": 10_000,
+}
+
+
+def check_size_limits(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the first key of :data:`SIZE_LIMITS` beyond its maximum."""
+    for key, limit in SIZE_LIMITS.items():
+        value: Any = config
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            if isinstance(item, (int, float)) and not isinstance(item, bool) and item > limit:
+                where = key if index is None else f"{key}.{index}"
+                raise ConfigError(f"config error at {where}: value {item!r} is not allowed: more than {limit:,}; "
+                                  "to run it knowingly, pass --allow-large (workflow config: allow_large_runs: true)")
+
+
 def _package_yaml(name: str) -> Any:
     return yaml.safe_load(resources.files(__package__).joinpath(name).read_text())
 
@@ -190,8 +218,9 @@ def _check_split(config: Mapping[str, Any]) -> None:
         )
 
 
-def resolve_config(user_config: Mapping[str, Any] | None) -> Config:
-    """Merge ``user_config`` onto the defaults and validate the result."""
+def resolve_config(user_config: Mapping[str, Any] | None, *, allow_large: bool = False) -> Config:
+    """Merge ``user_config`` onto the defaults and validate the result (sizes beyond :data:`SIZE_LIMITS`
+    only with ``allow_large``)."""
     user_config = dict(user_config or {})
     if not isinstance(user_config.get("dataset", {}), Mapping):
         raise ConfigError(f"config error at dataset: value {user_config['dataset']!r} is not allowed: must be a mapping")
@@ -200,10 +229,12 @@ def resolve_config(user_config: Mapping[str, Any] | None) -> Config:
     dataset_defaults = defaults["datasets"].get(merged["dataset"].get("name"), {})
     merged["dataset"] = deep_merge(dataset_defaults, merged["dataset"])
     validate_config(merged)
+    if not allow_large:
+        check_size_limits(merged)
     return merged
 
 
-def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:
+def load_config(path: str | Path | None, overrides: Sequence[str] = (), *, allow_large: bool = False) -> Config:
     """Read a YAML/JSON run config from ``path`` (or none), apply the dotted ``KEY=VALUE``
     ``overrides`` (:mod:`surrogate_study.plan.overrides`) and resolve it.
 
@@ -211,7 +242,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> Confi
     and column) are one-line :class:`ConfigError` s.
     """
     if path is None:
-        return resolve_config(apply_overrides({}, overrides))
+        return resolve_config(apply_overrides({}, overrides), allow_large=allow_large)
     file = Path(path)
     if file.is_dir():
         raise ConfigError(f"config error: {path} is a directory; --config takes a YAML/JSON file")
@@ -230,7 +261,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> Confi
                           "leave out --config")
     if not isinstance(user_config, Mapping):
         raise ConfigError(f"config error: {path} must hold a mapping, found {type(user_config).__name__}")
-    return resolve_config(apply_overrides(user_config, overrides))
+    return resolve_config(apply_overrides(user_config, overrides), allow_large=allow_large)
 
 
 def config_digest(config: Mapping[str, Any]) -> str:

@@ -81,7 +81,7 @@ def estimated_core_hours(workflow_config: Mapping[str, Any], sizes: Mapping[str,
             extra = datasets.get(dataset.get("name", "randman"))
             if extra:
                 user = {**user, "dataset": deep_merge(extra, dataset)}
-            costs.append(cell_cost(resolve_config(user), rate, threads, per_sample)[0])
+            costs.append(cell_cost(resolve_config(user, allow_large=True), rate, threads, per_sample)[0])
         seconds += sum(costs) / len(costs) * size
     return seconds / 3600
 
