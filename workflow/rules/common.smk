@@ -83,6 +83,11 @@ def study_rows(wildcards):
     return json.dumps(PLAN.studies[wildcards.study], sort_keys=True)
 
 
+def planned_cells(studies):
+    """Study -> its planned cells: the readers check each study table against them (one row per cell)."""
+    return {study: PLAN.study_cells(study) for study in studies}
+
+
 def study_tables(figure):
     """Aggregated tables a figure reads."""
     return [f"results/studies/{s}.csv" for s in FIGURE_STUDIES.get(figure, [])]
