@@ -140,6 +140,46 @@ def check_yaml_file(path: str | Path) -> None:
         raise ConfigError(describe_yaml_error(path, exc)) from None
 
 
+#: Keys of YAML templates (yte, which Snakemake applies to a config file holding ``__use_yte__``).
+TEMPLATE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
+
+
+def expression_key(value: Any, path: str = "") -> str | None:
+    """The dotted key of the first template or expression in a loaded config: a yte key (``__use_yte__``, ...)
+    or a key or string value starting with ``?`` (yte's ``?expr``, ``?if``, ``?for``); None for plain data.
+    (workflow/scripts/run_locked.py, self-contained, has the same check.)"""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in TEMPLATE_KEYS or (isinstance(key, str) and key.lstrip().startswith("?")):
+                return where
+            found = expression_key(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = expression_key(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    elif isinstance(value, str) and value.lstrip().startswith("?"):
+        return path or "<top level>"
+    return None
+
+
+def check_workflow_config_file(path: str | Path) -> None:
+    """Raise :class:`ConfigError` (one line) unless ``path`` is readable YAML holding a mapping of plain data:
+    no YAML error, not empty, no yte template key or ``?``-expression (configs are data, never code)."""
+    check_yaml_file(path)
+    data = yaml.safe_load(Path(path).read_text())
+    if data is None:
+        raise ConfigError(f"config error: {path} is empty (no keys); give a workflow config such as "
+                          "config/config.yaml")
+    key = expression_key(data)
+    if key is not None:
+        raise ConfigError(f"config error at {key}: {path} holds a template or expression (yte `__use_yte__`, "
+                          "`?...`); workflow configs are plain data: write the value itself")
+
+
 def validate_workflow_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     """Raise :class:`ConfigError` (one line naming the key and the bad value) unless ``config``
     satisfies the workflow schema at ``schema_path`` and holds only finite numbers."""
