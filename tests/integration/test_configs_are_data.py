@@ -140,3 +140,17 @@ def test_a_cell_id_not_in_the_plan_is_named():
     result = run([*SNAKEMAKE, "-n", "results/cells/bogus_cell/metrics.json", "--configfile", "config/smoke.yaml"])
     assert result.returncode != 0
     assert "no cell 'bogus_cell' in this config" in result.stdout + result.stderr
+
+
+def test_the_planning_benchmark_generates_a_grid_of_the_asked_size():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from planning_scale import grid_config
+    finally:
+        sys.path.pop(0)
+    from surrogate_study.plan.grid_limit import grid_size
+    from surrogate_study.plan.study import plan_studies
+
+    config = grid_config(1000)
+    assert 950 <= sum(grid_size(config).values()) <= 1050
+    assert 900 <= len(plan_studies(config).cells) <= 1050

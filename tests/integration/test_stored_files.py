@@ -57,7 +57,8 @@ def test_a_study_table_cut_mid_row_fails_the_run_in_one_line_and_the_advice_work
     line = ("error: results/studies/shape.csv: its last line is cut short (truncated file); delete it and rerun the "
             "same command (Snakemake rebuilds it from the cells)")
     assert line in output.splitlines()
-    assert "not-run (missing: esser)" not in (work / "figures" / "claims.md").read_text()
+    claims = work / "figures" / "claims.md"  # Snakemake removed it before the job that failed: no partial verdict
+    assert not claims.exists() or "not-run (missing: esser)" not in claims.read_text()
     table.unlink()  # what the line says to do
     result = run(*LOCKED, *SMOKE, cwd=work)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
