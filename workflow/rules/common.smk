@@ -1,6 +1,7 @@
 # Helper functions of the workflow (no rules here): studies -> cells -> jobs, and targets.
 # Planning imports only the light modules (no torch, numba, h5py, pandas or pooch; see tests/test_planning.py).
 import json
+import os
 
 from surrogate_study.plan.config import ConfigError
 from surrogate_study.plan.cost import neuron_steps
@@ -63,6 +64,12 @@ if _undeclared:
         f"config error at datasets: {', '.join(_undeclared)} is trained on by a study but not declared "
         f"(declared: {', '.join(config['datasets']) or 'none'}); add e.g. `{_undeclared[0]}: {{}}` under datasets"
     )
+
+
+def project_path(path):
+    """``path`` relative to the project folder when it lies inside it, else absolute (as a string)."""
+    relative = os.path.relpath(os.path.abspath(path))
+    return os.path.abspath(path) if relative.startswith("..") else relative
 
 
 def cell_dir(cell):
@@ -129,11 +136,19 @@ def final_targets():
     )
 
 
+def cell_targets():
+    """Every cell's files, so that a deleted one is rebuilt; none in a clone made by `make pull`, which has no
+    results/cells (the per-cell folders are not in the DVC remote, and the pulled results need none of them)."""
+    if not os.path.isdir("results/cells"):
+        return []
+    return [f"{cell_dir(c)}/{name}" for c in PLAN.cells for name in CELL_FILES]
+
+
 def intermediate_targets():
     """Study tables and histories, figure data, processed datasets and every cell's files (rebuilt when missing)."""
     return (
         all_study_tables()
-        + [f"{cell_dir(c)}/{name}" for c in PLAN.cells for name in CELL_FILES]
+        + cell_targets()
         + expand("results/studies/{study}_history.csv", study=list(PLAN.studies))
         + figure_data_files()
         + all_processed_files()

@@ -26,9 +26,10 @@ rule report:
     params:
         python=sys.executable,
         unstamped="figures/.report.unstamped.html",  # then copied with its provenance record
-        # quoted: a config file name never reaches the shell as code
+        # quoted: a config file name never reaches the shell as code; relative to the project where it lies
+        # inside it, so that a moved or copied project folder does not rerun the report
         configfiles=(
-            " ".join(["--configfile", *map(shlex.quote, map(str, workflow.configfiles))])
+            " ".join(["--configfile", *map(shlex.quote, map(project_path, workflow.configfiles))])
             if workflow.configfiles
             else ""
         ),

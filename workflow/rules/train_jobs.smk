@@ -1,3 +1,4 @@
+import os
 import sys
 
 from surrogate_study.storage.cell_files import stale_jobs
@@ -76,7 +77,12 @@ def train_conda_env():
 # A finished job whose cells' files are not what it wrote (a cell folder or file deleted, a file cut short:
 # sizes recorded in its manifest, surrogate_study.storage.cell_files) is retrained by this run: its manifest
 # is forced (Snakemake's --forcerun, set here as the DAG is built after the Snakefile is read).
-_STALE = stale_jobs({job: (job_manifest(job), cells) for job, cells in PLAN.jobs.items()})
+# Not in a clone made by `make pull` (no results/cells: the per-cell folders are not in the DVC remote).
+_STALE = (
+    stale_jobs({job: (job_manifest(job), cells) for job, cells in PLAN.jobs.items()})
+    if os.path.isdir("results/cells")
+    else {}
+)
 for _job, _problem in sorted(_STALE.items()):
     print(f"note: {_problem}: retraining its job {job_manifest(_job)}", file=sys.stderr)
 if _STALE:
