@@ -76,7 +76,7 @@ def train_conda_env():
 
 # A finished job whose cells' files are not what it wrote (a cell folder or file deleted, a file cut short:
 # sizes recorded in its manifest, surrogate_study.storage.cell_files) is retrained by this run: its manifest
-# is forced (Snakemake's --forcerun, set here as the DAG is built after the Snakefile is read).
+# is forced (Snakemake's --forcerun; Snakemake 9's private _prepare_dag, like train_conda_env's settings).
 # Not in a clone made by `make pull` (no results/cells: the per-cell folders are not in the DVC remote).
 _STALE = (
     stale_jobs({job: (job_manifest(job), cells) for job, cells in PLAN.jobs.items()})
@@ -85,7 +85,15 @@ _STALE = (
 )
 for _job, _problem in sorted(_STALE.items()):
     print(f"note: {_problem}: retraining its job {job_manifest(_job)}", file=sys.stderr)
-if _STALE:
-    workflow.dag_settings.forcerun = frozenset(
-        workflow.dag_settings.forcerun
-    ) | {job_manifest(job) for job in _STALE}
+_FORCED = {job_manifest(job) for job in _STALE}
+
+
+def _prepare_dag_forcing(*args, _prepare=workflow._prepare_dag, **kwargs):
+    """Snakemake's DAG preparation with the stale jobs' manifests added to --forcerun (the DAG settings are
+    given to the workflow only after this file is read)."""
+    workflow.dag_settings.forcerun = frozenset(workflow.dag_settings.forcerun) | _FORCED
+    return _prepare(*args, **kwargs)
+
+
+if _FORCED:
+    workflow._prepare_dag = _prepare_dag_forcing
