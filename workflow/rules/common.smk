@@ -14,7 +14,6 @@ from surrogate_study.plan.dataset_catalog import (
 from surrogate_study.plan.grid_limit import check_grid_size
 from surrogate_study.plan.real_tasks import add_real_datasets
 from surrogate_study.plan.study import plan_studies
-from surrogate_study.storage.cell_files import CELL_FILES
 
 # Studies that each figure reads (by name; a config must define them all).
 FIGURE_STUDIES = {
@@ -136,19 +135,11 @@ def final_targets():
     )
 
 
-def cell_targets():
-    """Every cell's files, so that a deleted one is rebuilt; none in a clone made by `make pull`, which has no
-    results/cells (the per-cell folders are not in the DVC remote, and the pulled results need none of them)."""
-    if not os.path.isdir("results/cells"):
-        return []
-    return [f"{cell_dir(c)}/{name}" for c in PLAN.cells for name in CELL_FILES]
-
-
 def intermediate_targets():
-    """Study tables and histories, figure data, processed datasets and every cell's files (rebuilt when missing)."""
+    """Study tables and histories, figure data and processed datasets (rebuilt when missing; a cell's deleted or
+    cut files retrain its job: the check at planning in train_jobs.smk)."""
     return (
         all_study_tables()
-        + cell_targets()
         + expand("results/studies/{study}_history.csv", study=list(PLAN.studies))
         + figure_data_files()
         + all_processed_files()
