@@ -154,3 +154,11 @@ def test_the_planning_benchmark_generates_a_grid_of_the_asked_size():
     config = grid_config(1000)
     assert 950 <= sum(grid_size(config).values()) <= 1050
     assert 900 <= len(plan_studies(config).cells) <= 1050
+
+
+def test_a_dvc_stage_whose_shell_names_snakemake_is_not_refused(tmp_path):
+    """A DVC stage runs `... run_locked.py snakemake ...` through a shell whose command line names snakemake: that
+    ancestor is no snakemake started by hand beside it."""
+    shell = f"{sys.executable} {RUN_LOCKED[1]} {sys.executable} -c 'print(\"ran\")' # snakemake grid"
+    result = run(["sh", "-c", shell], cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "ran", result.stderr

@@ -154,12 +154,26 @@ def expression_key(value: object, path: str = "") -> str | None:
     return None
 
 
+def ancestors() -> set[int]:
+    """This process and its ancestors (the shell of a DVC stage command names snakemake too)."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
 def other_snakemake_here() -> list[int]:
-    """Pids of live snakemake processes (other than this one) working in this folder (Linux /proc)."""
-    here, pids = Path.cwd().resolve(), []
+    """Pids of live snakemake processes (other than this one and its ancestors) working in this folder
+    (Linux /proc)."""
+    here, pids, mine = Path.cwd().resolve(), [], ancestors()
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if int(proc.name) == os.getpid() or Path(os.readlink(proc / "cwd")).resolve() != here:
+            if int(proc.name) in mine or Path(os.readlink(proc / "cwd")).resolve() != here:
                 continue
             if b"snakemake" in (proc / "cmdline").read_bytes():
                 pids.append(int(proc.name))
