@@ -51,7 +51,7 @@ ifneq ($(REMOTE),)
 else
 	$(BIN)/dvc pull
 endif
-	$(LOCKED) $(BIN)/snakemake --touch --cores 1 --configfile $(ACTIVE_CONFIG)
+	$(LOCKED) $(BIN)/snakemake --touch --cores 1 --configfile '$(ACTIVE_CONFIG)'
 
 # Keeps results/metrics.json: it is committed with dvc.lock (the reference run's headline numbers).
 clean:

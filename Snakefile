@@ -1,25 +1,43 @@
 # Zenke & Vogels (2021) reproduction: the root Snakefile stays thin.
 # Rules live in workflow/rules/*.smk, adapters in workflow/scripts/, model code in src/surrogate_study.
+import sys
+
 from snakemake.utils import min_version, validate
 
 from surrogate_study.plan.config import (
     ConfigError,
-    check_yaml_file,
+    check_workflow_config_file,
     validate_workflow_config,
 )
 from surrogate_study.provenance.stamps import export_config_files
+from surrogate_study.storage.project_lock import ProjectLocked, hold_project_lock, runs_no_job
 
 min_version("9.0")
 
 
 # config/config.yaml is the default; a --configfile on the command line replaces it (not merged).
+# Configs are data: a YAML error (with line and column), an empty file, a yte template or a `?`-expression is
+# one line naming the file and key. Snakemake evaluates a --configfile holding `__use_yte__` before this file
+# is read: run the workflow through workflow/scripts/run_locked.py (`make reproduce`, the DVC stages), which
+# checks every config file first; here the default config is checked before it is loaded, and a --configfile
+# after (the run is still refused).
+try:
+    for _path in workflow.overwrite_configfiles or ["config/config.yaml"]:
+        check_workflow_config_file(_path)
+except ConfigError as error:
+    raise ValueError(str(error)) from None
 if not workflow.overwrite_configfiles:
-    try:  # a YAML syntax error as one line with line and column (Snakemake's message has neither)
-        check_yaml_file("config/config.yaml")
-    except ConfigError as error:
-        raise ValueError(str(error)) from None
 
     configfile: "config/config.yaml"
+
+
+# The project lock (.project.lock, as workflow/scripts/run_locked.py takes it) also for a Snakemake started by
+# hand: beside any other run of this project it is refused in one line (a dry run takes no lock).
+if not runs_no_job(sys.argv):
+    try:
+        hold_project_lock()
+    except ProjectLocked as error:
+        raise ValueError(str(error).removeprefix("error: ")) from None
 
 
 # One line naming the key (the whole schema: workflow/schemas/config.schema.yaml); Snakemake's

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Optional, Sequence
 import yaml
 
 from surrogate_study import __version__
-from surrogate_study.storage.atomic import CorruptFileError
+from surrogate_study.storage.atomic import CorruptFileError, DiskFullError
 from surrogate_study.plan.config import ConfigError, load_config
 from surrogate_study.plan.shapes import surrogate_names
 
@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="run config (YAML/JSON), merged onto the defaults")
+    parser.add_argument("--allow-large", action="store_true",
+                        help="accept sizes beyond the limits of surrogate_study.plan.config.SIZE_LIMITS "
+                             "(epochs, hidden units, batch sizes, samples per class, time steps)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one dotted key after --config, e.g. --set surrogate.beta=100 "
                              "(repeatable; VALUE is YAML; validated like the file)")
@@ -130,6 +133,9 @@ def prepare_out(out: str | Path) -> list[Path]:
     Raises :class:`ConfigError` (one line) when a path component is a file, a folder cannot be
     created, or no file can be written in ``out``; folders created here are removed again then.
     """
+    if not str(out).strip():
+        raise ConfigError(f"--out {str(out)!r} names no folder: give the run's output folder, "
+                          "e.g. --out results/my-run")
     out = Path(out)
     missing = [p for p in (out, *out.parents) if not p.exists()][::-1]  # outermost first
     for existing in (p for p in (out, *out.parents) if p.exists()):
@@ -167,6 +173,29 @@ def _check_dataset_file(config: Mapping[str, Any]) -> None:
                           f"`python -m surrogate_study prepare {name}` (or `snakemake {path}`)")
 
 
+def is_allocation_failure(error: BaseException) -> bool:
+    """Whether ``error`` is a failed memory allocation (Python's MemoryError, torch's allocator RuntimeError)."""
+    if isinstance(error, MemoryError):
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and any(
+        phrase in text for phrase in ("can't allocate memory", "out of memory", "failed to allocate",
+                                      "defaultcpuallocator", "not enough memory"))
+
+
+def allocation_message(config: Mapping[str, Any]) -> str:
+    """One line: the run did not fit in memory, with the sizes that decide it."""
+    keys = ("model.hidden", "training.batch_size", "dataset.samples_per_class", "dataset.steps")
+    values = []
+    for key in keys:
+        section, name = key.split(".")
+        value = (config.get(section) or {}).get(name)
+        if value is not None:
+            values.append(f"{key}={value}")
+    sizes = ", ".join(values)
+    return f"out of memory: the run does not fit in this machine's memory ({sizes}); make them smaller"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -181,8 +210,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "provenance":
         return _provenance(args.file, args.json)
     created: list[Path] = []
+    config: Mapping[str, Any] = {}
     try:
-        config = load_config(args.config, args.overrides)
+        config = load_config(args.config, args.overrides, allow_large=args.allow_large)
         if args.command == "config":
             print(yaml.safe_dump(config, sort_keys=False), end="")
             return 0
@@ -195,6 +225,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         remove_created(created)
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except DiskFullError as error:  # the atomic writers left no half-written file
+        remove_created(created)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (MemoryError, RuntimeError) as error:
+        if not is_allocation_failure(error):
+            raise
+        remove_created(created)
+        print(f"error: {allocation_message(config)}", file=sys.stderr)
+        return 1
     summary = {k: metrics[k] for k in ("status", "best_epoch", "valid_accuracy", "test_accuracy", "wall_time_s")}
     print(json.dumps(summary))
     return 0

@@ -96,7 +96,7 @@ def test_repro_leaves_status_clean_and_records_lineage(repo):
     assert lock["figures"]["params"]["config/smoke.yaml"]["claims"] == smoke["claims"]
     grid_deps = {dep["path"] for dep in lock["grid"]["deps"]}
     assert {"data/processed", "src/surrogate_study/fused", "src/surrogate_study/kernels", "workflow/scripts/train_cells.py"} <= grid_deps
-    assert "snakemake grid --configfile config/smoke.yaml" in lock["grid"]["cmd"]
+    assert "snakemake grid --configfile 'config/smoke.yaml'" in lock["grid"]["cmd"]
     # per-cell folders are outputs, but not in the DVC cache
     cells = next(out for out in lock["grid"]["outs"] if out["path"] == "results/cells")
     assert cells["nfiles"] >= 3 * 20

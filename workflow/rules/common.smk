@@ -1,6 +1,7 @@
 # Helper functions of the workflow (no rules here): studies -> cells -> jobs, and targets.
 # Planning imports only the light modules (no torch, numba, h5py, pandas or pooch; see tests/test_planning.py).
 import json
+import os
 
 from surrogate_study.plan.config import ConfigError
 from surrogate_study.plan.cost import neuron_steps
@@ -10,6 +11,7 @@ from surrogate_study.plan.dataset_catalog import (
     configured_remotes,
     dataset_names,
 )
+from surrogate_study.plan.grid_limit import check_grid_size
 from surrogate_study.plan.real_tasks import add_real_datasets
 from surrogate_study.plan.sensitivity import check_sensitivity
 from surrogate_study.plan.study import plan_studies
@@ -43,6 +45,7 @@ if _missing:
 try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's studies (surrogate_study.plan.real_tasks)
     config.update(add_real_datasets(config))
     check_sensitivity(config)
+    check_grid_size(config)  # beyond max_cells: refused before planning, unless allow_large_grid: true
     PLAN = plan_studies(config)
 except ConfigError as error:
     raise ValueError(str(error)) from None
@@ -64,6 +67,12 @@ if _undeclared:
     )
 
 
+def project_path(path):
+    """``path`` relative to the project folder when it lies inside it, else absolute (as a string)."""
+    relative = os.path.relpath(os.path.abspath(path))
+    return os.path.abspath(path) if relative.startswith("..") else relative
+
+
 def cell_dir(cell):
     return f"results/cells/{cell}"
 
@@ -80,6 +89,11 @@ def study_metrics(wildcards):
 def study_rows(wildcards):
     """The study's cells with their axis labels (JSON, so that Snakemake sees changes)."""
     return json.dumps(PLAN.studies[wildcards.study], sort_keys=True)
+
+
+def planned_cells(studies):
+    """Study -> its planned cells: the readers check each study table against them (one row per cell)."""
+    return {study: PLAN.study_cells(study) for study in studies}
 
 
 def study_tables(figure):
@@ -124,7 +138,8 @@ def final_targets():
 
 
 def intermediate_targets():
-    """Study tables and histories, figure data and processed datasets (rebuilt when missing)."""
+    """Study tables and histories, figure data and processed datasets (rebuilt when missing; a cell's deleted or
+    cut files retrain its job: the check at planning in train_jobs.smk)."""
     return (
         all_study_tables()
         + expand("results/studies/{study}_history.csv", study=list(PLAN.studies))

@@ -7,6 +7,7 @@ PANEL_PARAMS = {
 }
 
 
+
 # Panel tables: what each bar, point and error bar of Fig. 3-6 draws (mean, sd, n over seeds), from the
 # study tables with the claims' own selections (surrogate_study.analysis.panels); the figure scripts only draw them.
 rule fig3_panels:
@@ -23,6 +24,7 @@ rule fig3_panels:
         "../envs/study.yaml"
     params:
         **PANEL_PARAMS,
+        planned=planned_cells(["shape", "shape_control", "sg_vs_true"]),
     script:
         "../scripts/panel_tables.py"
 
@@ -38,6 +40,7 @@ rule fig4_panels:
         "../envs/study.yaml"
     params:
         **PANEL_PARAMS,
+        planned=planned_cells(["tasks"]),
     script:
         "../scripts/panel_tables.py"
 
@@ -59,6 +62,7 @@ rule fig5_panels:
         "../envs/study.yaml"
     params:
         **PANEL_PARAMS,
+        planned=planned_cells(["scale", "scale_depth", "scale_recurrent"]),
     script:
         "../scripts/panel_tables.py"
 
@@ -74,6 +78,7 @@ rule fig6_panels:
         "../envs/study.yaml"
     params:
         **PANEL_PARAMS,
+        planned=planned_cells(["sparsity"]),
         collapse_fraction=config["figures"].get("collapse_fraction", 0.9),
     script:
         "../scripts/panel_tables.py"
@@ -213,6 +218,7 @@ rule table1:
         "../envs/study.yaml"
     params:
         studies=list(PLAN.studies),
+        planned=planned_cells(PLAN.studies),
     script:
         "../scripts/table1.py"
 
@@ -234,5 +240,6 @@ rule claims:
         "../envs/study.yaml"
     params:
         thresholds=config["claims"],
+        planned=planned_cells(CLAIM_STUDIES),
     script:
         "../scripts/claims.py"

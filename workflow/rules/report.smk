@@ -1,3 +1,4 @@
+import shlex
 import sys
 
 
@@ -25,11 +26,13 @@ rule report:
     params:
         python=sys.executable,
         unstamped="figures/.report.unstamped.html",  # then copied with its provenance record
+        # quoted: a config file name never reaches the shell as code; relative to the project where it lies
+        # inside it, so that a moved or copied project folder does not rerun the report
         configfiles=(
-            " ".join(["--configfile", *map(str, workflow.configfiles)])
+            " ".join(["--configfile", *map(shlex.quote, map(project_path, workflow.configfiles))])
             if workflow.configfiles
             else ""
         ),
     shell:
-        "{params.python} -m snakemake all_figures --nolock --report {params.unstamped} {params.configfiles} > {log} 2>&1"
-        " && {params.python} workflow/scripts/stamp_provenance.py {params.unstamped} {output} {input} >> {log} 2>&1"
+        "{params.python:q} -m snakemake all_figures --nolock --report {params.unstamped:q} {params.configfiles} > {log:q} 2>&1"
+        " && {params.python:q} workflow/scripts/stamp_provenance.py {params.unstamped:q} {output:q} {input:q} >> {log:q} 2>&1"

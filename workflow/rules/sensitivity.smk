@@ -17,6 +17,7 @@ rule sensitivity:
         "../envs/study.yaml"
     params:
         studies=sensitivity_studies(),
+        planned=planned_cells(sensitivity_studies()),
         spec=config.get("sensitivity", {}),
         thresholds=config["claims"],
     script:

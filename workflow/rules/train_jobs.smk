@@ -1,5 +1,7 @@
-import re
+import os
+import sys
 
+from surrogate_study.storage.cell_files import stale_jobs
 
 # Helpers of workflow/rules/train.smk (no rules here).
 # Training: one rule `train` with the job as wildcard, one job per entry of PLAN.jobs (the cells of one
@@ -52,7 +54,14 @@ def train_job_cells(wildcards):
 
 
 def cell_job_manifest(wildcards):
-    return job_manifest(_JOB_OF_CELL[wildcards.cell])
+    """The manifest of the job that trains the cell named by the wildcards (a cell not in the plan: one line)."""
+    job = _JOB_OF_CELL.get(wildcards.cell)
+    if job is None:
+        raise ValueError(
+            f"no cell {wildcards.cell!r} in this config: results/cells/<cell>/ must name a planned cell "
+            f"(`snakemake -n` lists them; {len(_JOB_OF_CELL)} cells planned)"
+        )
+    return job_manifest(job)
 
 
 def train_conda_env():
@@ -63,3 +72,28 @@ def train_conda_env():
     if str(gpu) in ("0", "", "None"):
         return "../envs/study.yaml"
     return "../envs/study-cuda.yaml"
+
+
+# A finished job whose cells' files are not what it wrote (a cell folder or file deleted, a file cut short:
+# sizes recorded in its manifest, surrogate_study.storage.cell_files) is retrained by this run: its manifest
+# is forced (Snakemake's --forcerun; Snakemake 9's private _prepare_dag, like train_conda_env's settings).
+# Not in a clone made by `make pull` (no results/cells: the per-cell folders are not in the DVC remote).
+_STALE = (
+    stale_jobs({job: (job_manifest(job), cells) for job, cells in PLAN.jobs.items()})
+    if os.path.isdir("results/cells")
+    else {}
+)
+for _job, _problem in sorted(_STALE.items()):
+    print(f"note: {_problem}: retraining its job {job_manifest(_job)}", file=sys.stderr)
+_FORCED = {job_manifest(job) for job in _STALE}
+
+
+def _prepare_dag_forcing(*args, _prepare=workflow._prepare_dag, **kwargs):
+    """Snakemake's DAG preparation with the stale jobs' manifests added to --forcerun (the DAG settings are
+    given to the workflow only after this file is read)."""
+    workflow.dag_settings.forcerun = frozenset(workflow.dag_settings.forcerun) | _FORCED
+    return _prepare(*args, **kwargs)
+
+
+if _FORCED:
+    workflow._prepare_dag = _prepare_dag_forcing

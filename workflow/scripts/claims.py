@@ -3,17 +3,20 @@ from the aggregated study tables."""
 
 import json
 import sys
-from pathlib import Path
-
-import pandas as pd
 
 from surrogate_study.provenance import stamps as provenance
-from surrogate_study.storage.atomic import write_text_atomic
+from surrogate_study.analysis.study_tables import read_study_tables
+from surrogate_study.storage.atomic import CorruptFileError, write_text_atomic
 from surrogate_study.analysis.claims import check_claims, claims_markdown, headline_metrics
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
-tables = {Path(path).stem: pd.read_csv(path) for path in snakemake.input}
+try:  # each table checked against the plan: a truncated one is one line naming it, never a partial verdict
+    tables = read_study_tables(list(snakemake.input), snakemake.params.planned)
+except CorruptFileError as error:
+    print(f"error: {error}", file=sys.stderr)
+    print(f"error: {error}", file=sys.__stderr__)
+    sys.exit(1)
 results = check_claims(tables, snakemake.params.thresholds)
 record = provenance.from_snakemake(snakemake)
 write_text_atomic(snakemake.output.table, claims_markdown(results) + "\n" + provenance.comment(record))

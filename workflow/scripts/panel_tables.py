@@ -1,16 +1,19 @@
 """Snakemake adapter: the figure-panel tables (mean, sd, n per plotted point) of one figure from its study tables."""
 
 import sys
-from pathlib import Path
 
-import pandas as pd
-
-from surrogate_study.storage.atomic import write_text_atomic
+from surrogate_study.storage.atomic import CorruptFileError, write_text_atomic
 from surrogate_study.analysis.panels import panel_table
+from surrogate_study.analysis.study_tables import read_study_tables
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
-tables = {Path(path).stem: pd.read_csv(path) for path in snakemake.input}
+try:  # each table checked against the plan: a truncated one is one line naming it, never a partial figure
+    tables = read_study_tables(list(snakemake.input), snakemake.params.planned)
+except CorruptFileError as error:
+    print(f"error: {error}", file=sys.stderr)
+    print(f"error: {error}", file=sys.__stderr__)
+    sys.exit(1)
 params = {"top_cells": snakemake.params.top_cells, "claim_top_cells": snakemake.params.claim_top_cells}
 for name, path in snakemake.output.items():
     table = panel_table(name, tables, params)

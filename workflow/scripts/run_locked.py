@@ -10,8 +10,11 @@
    (Snakemake's own lock does not cover this: a finishing Snakemake removes all of
    ``.snakemake/locks``, also those of a run beside it). Commands started by a locked command (the
    stages of a locked ``dvc repro``) find ``SURROGATE_STUDY_LOCK`` set and run under their parent's lock.
-2. Checks the YAML of the workflow config files a ``snakemake`` command reads (``--configfile``, else
-   ``config/config.yaml``): a syntax error is one line with the file, line and column, exit 2.
+2. Checks the workflow config files a ``snakemake`` command reads (``--configfile``, else
+   ``config/config.yaml``) before Snakemake reads them (Snakemake evaluates a config holding ``__use_yte__``
+   as a yte template, running its expressions): a syntax error is one line with the file, line and column;
+   a yte key or a ``?``-expression anywhere, an empty file or a file name with a shell's special character
+   is one line naming it; exit 2. Configs are data.
 3. With the project lock held no other run is alive, so a Snakemake lock left in
    ``.snakemake/locks`` is stale (a killed run): it is removed (``snakemake --unlock``, said on one
    line), and the run resumes from what the killed run finished (training resumes from checkpoints).
@@ -95,7 +98,7 @@ def check_yaml(path: str) -> None:
         print(f"config error: {path}: cannot be read ({error.strerror})", file=sys.stderr)
         sys.exit(2)
     try:
-        yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -103,14 +106,74 @@ def check_yaml(path: str) -> None:
         print(f"config error: {path}{where}: not valid YAML: {problem or error}".replace("\n", " "),
               file=sys.stderr)
         sys.exit(2)
+    if data is None:
+        print(f"config error: {path} is empty (no keys); give a workflow config such as config/config.yaml",
+              file=sys.stderr)
+        sys.exit(2)
+    key = expression_key(data)
+    if key is not None:
+        print(f"config error at {key}: {path} holds a template or expression (yte `__use_yte__`, `?...`); "
+              "workflow configs are plain data: write the value itself", file=sys.stderr)
+        sys.exit(2)
+
+
+def check_name(path: str) -> None:
+    """Exit 2 with one line when a config file name holds a character outside :data:`SAFE_NAME`."""
+    bad = sorted(set(path) - SAFE_NAME)
+    if bad or not path:
+        print(f"config error: config file name {path!r} is not allowed: use letters, digits and . _ - / + @ , = : "
+              f"only (found {''.join(bad) or 'an empty name'})", file=sys.stderr)
+        sys.exit(2)
+
+
+#: Keys of YAML templates (yte, which Snakemake applies to a config file holding ``__use_yte__``).
+TEMPLATE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
+#: Characters a config file name may hold (it is passed on to commands; never a shell's special character).
+SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+@,=:")
+
+
+def expression_key(value: object, path: str = "") -> str | None:
+    """The dotted key of the first template or expression in a loaded config: a yte key
+    (``__use_yte__``, ...), or a key or string value starting with ``?`` (yte's ``?expr``, ``?if``, ``?for``);
+    None when the config is plain data."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in TEMPLATE_KEYS or (isinstance(key, str) and key.lstrip().startswith("?")):
+                return where
+            found = expression_key(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = expression_key(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    elif isinstance(value, str) and value.lstrip().startswith("?"):
+        return path or "<top level>"
+    return None
+
+
+def ancestors() -> set[int]:
+    """This process and its ancestors (the shell of a DVC stage command names snakemake too)."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
 
 
 def other_snakemake_here() -> list[int]:
-    """Pids of live snakemake processes (other than this one) working in this folder (Linux /proc)."""
-    here, pids = Path.cwd().resolve(), []
+    """Pids of live snakemake processes (other than this one and its ancestors) working in this folder
+    (Linux /proc)."""
+    here, pids, mine = Path.cwd().resolve(), [], ancestors()
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if int(proc.name) == os.getpid() or Path(os.readlink(proc / "cwd")).resolve() != here:
+            if int(proc.name) in mine or Path(os.readlink(proc / "cwd")).resolve() != here:
                 continue
             if b"snakemake" in (proc / "cmdline").read_bytes():
                 pids.append(int(proc.name))
@@ -144,11 +207,18 @@ def main(command: list[str]) -> None:
         sys.exit(2)
     lock = Path(LOCK_FILE)
     acquire(lock)
+    others = other_snakemake_here()
+    if others and os.environ.get(ENV_KEY) != str(lock.resolve()):
+        # a snakemake started by hand before the Snakefile took the project lock (an older checkout): refused
+        print(f"error: a snakemake run started by hand is in progress here (pid {others[0]}); not starting "
+              f"`{' '.join(command)}`: wait for it to finish, or stop it first", file=sys.stderr)
+        sys.exit(EXIT_LOCKED)
+    os.environ[ENV_KEY] = str(lock.resolve())  # also for `snakemake --unlock` below: the Snakefile sees our lock
     if is_snakemake(command):
         for path in config_files(command):
+            check_name(path)
             check_yaml(path)
         recover_stale_lock(command)
-    os.environ[ENV_KEY] = str(lock.resolve())
     try:
         os.execvp(command[0], command)
     except OSError as error:

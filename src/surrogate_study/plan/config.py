@@ -38,6 +38,34 @@ FLOAT32_MAX = 3.4028234663852886e38
 
 
 
+#: Largest sizes a run config may ask for unless the user confirms (``--allow-large``; workflow config
+#: ``allow_large_runs: true``): far beyond the paper's runs (50 epochs, 100-256 hidden units, batch 250,
+#: 1000 samples per class, 100 steps), they catch a typo (``epochs: 1e20``, ``hidden: [1e11]``) before it trains
+#: for ever or fails allocating. Dotted key -> maximum (a list's every item).
+SIZE_LIMITS: dict[str, int] = {
+    "training.epochs": 10_000,
+    "training.batch_size": 100_000,
+    "training.eval_batch_size": 100_000,
+    "model.hidden": 10_000,
+    "dataset.samples_per_class": 1_000_000,
+    "dataset.steps": 10_000,
+}
+
+
+def check_size_limits(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the first key of :data:`SIZE_LIMITS` beyond its maximum."""
+    for key, limit in SIZE_LIMITS.items():
+        value: Any = config
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            if isinstance(item, (int, float)) and not isinstance(item, bool) and item > limit:
+                where = key if index is None else f"{key}.{index}"
+                raise ConfigError(f"config error at {where}: value {item!r} is not allowed: more than {limit:,}; "
+                                  "to run it knowingly, pass --allow-large (workflow config: allow_large_runs: true)")
+
+
 def _package_yaml(name: str) -> Any:
     return yaml.safe_load(resources.files(__package__).joinpath(name).read_text())
 
@@ -112,6 +140,46 @@ def check_yaml_file(path: str | Path) -> None:
         raise ConfigError(describe_yaml_error(path, exc)) from None
 
 
+#: Keys of YAML templates (yte, which Snakemake applies to a config file holding ``__use_yte__``).
+TEMPLATE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
+
+
+def expression_key(value: Any, path: str = "") -> str | None:
+    """The dotted key of the first template or expression in a loaded config: a yte key (``__use_yte__``, ...)
+    or a key or string value starting with ``?`` (yte's ``?expr``, ``?if``, ``?for``); None for plain data.
+    (workflow/scripts/run_locked.py, self-contained, has the same check.)"""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in TEMPLATE_KEYS or (isinstance(key, str) and key.lstrip().startswith("?")):
+                return where
+            found = expression_key(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = expression_key(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    elif isinstance(value, str) and value.lstrip().startswith("?"):
+        return path or "<top level>"
+    return None
+
+
+def check_workflow_config_file(path: str | Path) -> None:
+    """Raise :class:`ConfigError` (one line) unless ``path`` is readable YAML holding a mapping of plain data:
+    no YAML error, not empty, no yte template key or ``?``-expression (configs are data, never code)."""
+    check_yaml_file(path)
+    data = yaml.safe_load(Path(path).read_text())
+    if data is None:
+        raise ConfigError(f"config error: {path} is empty (no keys); give a workflow config such as "
+                          "config/config.yaml")
+    key = expression_key(data)
+    if key is not None:
+        raise ConfigError(f"config error at {key}: {path} holds a template or expression (yte `__use_yte__`, "
+                          "`?...`); workflow configs are plain data: write the value itself")
+
+
 def validate_workflow_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
     """Raise :class:`ConfigError` (one line naming the key and the bad value) unless ``config``
     satisfies the workflow schema at ``schema_path`` and holds only finite numbers."""
@@ -131,9 +199,46 @@ def validate_workflow_config(config: Mapping[str, Any], schema_path: str | Path)
     check_numbers(config)
 
 
+@lru_cache(maxsize=8)
+def _split_validators(shapes: tuple[str, ...], datasets: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
+    """A validator of the top level with every section accepted as is, and one validator per section."""
+    schema = _schema_for(shapes, datasets)
+    top = {**schema, "properties": dict(schema["properties"])}
+    sections = {}
+    for name, node in schema["properties"].items():
+        if node.get("type") == "object":
+            top["properties"][name] = {"type": "object"}
+            sections[name] = jsonschema.Draft202012Validator({**node, "$defs": schema.get("$defs", {})})
+    return jsonschema.Draft202012Validator(top), sections
+
+
+#: (section name, canonical JSON) of the sections found valid: a grid's cells share most of their sections,
+#: so that planning N cells validates each distinct section once (linear in N, with a small constant).
+_VALID_SECTIONS: set[tuple[str, str]] = set()
+
+
+def _known_valid(config: Mapping[str, Any]) -> bool:
+    """True when the top level and every section of ``config`` are valid (sections: cached by content)."""
+    top, sections = _split_validators(surrogate_names(), dataset_names())
+    if not top.is_valid(config):
+        return False
+    for name, validator in sections.items():
+        key = (name, json.dumps(config[name], sort_keys=True))
+        if key not in _VALID_SECTIONS:
+            if not validator.is_valid(config[name]):
+                return False
+            if len(_VALID_SECTIONS) > 100_000:
+                _VALID_SECTIONS.clear()
+            _VALID_SECTIONS.add(key)
+    return True
+
+
 def validate_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` unless ``config`` is a complete, valid run config."""
     check_numbers(config)
+    if _known_valid(config):
+        _check_split(config)
+        return
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
@@ -141,6 +246,11 @@ def validate_config(config: Mapping[str, Any]) -> None:
         if error.validator in ("additionalProperties", "required"):
             raise ConfigError(f"config error at {where}: {error.message}")
         raise ConfigError(f"config error at {where}: value {error.instance!r} is not allowed: {error.message}")
+    _check_split(config)
+
+
+def _check_split(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` unless the dataset split fractions (when given) sum to 1."""
     split = config["dataset"].get("split")
     if split is not None and abs(sum(split.values()) - 1.0) > 1e-6:
         raise ConfigError(
@@ -148,8 +258,9 @@ def validate_config(config: Mapping[str, Any]) -> None:
         )
 
 
-def resolve_config(user_config: Mapping[str, Any] | None) -> Config:
-    """Merge ``user_config`` onto the defaults and validate the result."""
+def resolve_config(user_config: Mapping[str, Any] | None, *, allow_large: bool = False) -> Config:
+    """Merge ``user_config`` onto the defaults and validate the result (sizes beyond :data:`SIZE_LIMITS`
+    only with ``allow_large``)."""
     user_config = dict(user_config or {})
     if not isinstance(user_config.get("dataset", {}), Mapping):
         raise ConfigError(f"config error at dataset: value {user_config['dataset']!r} is not allowed: must be a mapping")
@@ -158,10 +269,12 @@ def resolve_config(user_config: Mapping[str, Any] | None) -> Config:
     dataset_defaults = defaults["datasets"].get(merged["dataset"].get("name"), {})
     merged["dataset"] = deep_merge(dataset_defaults, merged["dataset"])
     validate_config(merged)
+    if not allow_large:
+        check_size_limits(merged)
     return merged
 
 
-def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> Config:
+def load_config(path: str | Path | None, overrides: Sequence[str] = (), *, allow_large: bool = False) -> Config:
     """Read a YAML/JSON run config from ``path`` (or none), apply the dotted ``KEY=VALUE``
     ``overrides`` (:mod:`surrogate_study.plan.overrides`) and resolve it.
 
@@ -169,7 +282,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> Confi
     and column) are one-line :class:`ConfigError` s.
     """
     if path is None:
-        return resolve_config(apply_overrides({}, overrides))
+        return resolve_config(apply_overrides({}, overrides), allow_large=allow_large)
     file = Path(path)
     if file.is_dir():
         raise ConfigError(f"config error: {path} is a directory; --config takes a YAML/JSON file")
@@ -188,7 +301,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> Confi
                           "leave out --config")
     if not isinstance(user_config, Mapping):
         raise ConfigError(f"config error: {path} must hold a mapping, found {type(user_config).__name__}")
-    return resolve_config(apply_overrides(user_config, overrides))
+    return resolve_config(apply_overrides(user_config, overrides), allow_large=allow_large)
 
 
 def config_digest(config: Mapping[str, Any]) -> str:

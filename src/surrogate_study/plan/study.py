@@ -139,7 +139,8 @@ class StudyPlan:
 
 
 def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any],
-                 dataset_defaults: Mapping[str, Any] | None = None) -> list[tuple[dict, Config]]:
+                 dataset_defaults: Mapping[str, Any] | None = None, *,
+                 allow_large: bool = False) -> list[tuple[dict, Config]]:
     """(labels, resolved config) for every cell of one study.
 
     ``dataset_defaults`` (workflow config ``datasets``) maps a dataset name to keys merged
@@ -160,7 +161,7 @@ def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any],
         if extra:
             user_config = {**user_config, "dataset": deep_merge(extra, dataset)}
         try:
-            resolved = resolve_config(user_config)
+            resolved = resolve_config(user_config, allow_large=allow_large)
         except ConfigError as error:
             where = ", ".join(f"{axis}={label!r}" for axis, label in labels.items())
             raise ConfigError(f"studies.{name} ({where}): {error}") from None
@@ -190,7 +191,9 @@ def plan_studies(workflow_config: Mapping[str, Any], only: Sequence[str] | None 
             continue
         plan.axes[name] = list((spec.get("axes") or {}).keys())
         rows = []
-        for labels, config in expand_study(name, spec, base, workflow_config.get("datasets")):
+        allow_large = str(workflow_config.get("allow_large_runs", False)).lower() == "true"
+        cells = expand_study(name, spec, base, workflow_config.get("datasets"), allow_large=allow_large)
+        for labels, config in cells:
             cid = cell_id(config)
             plan.cells[cid] = config
             rows.append({"cell": cid, **labels})

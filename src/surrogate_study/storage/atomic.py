@@ -7,6 +7,7 @@ never a half-written file, even if the process is killed mid-write.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
@@ -22,6 +23,31 @@ class CorruptFileError(ValueError):
     that names the file, what is wrong and the command that rebuilds it."""
 
 
+class DiskFullError(OSError):
+    """No space left for an output: the message is one line naming the file and "no space left"; the
+    temporary file is removed, the old file (if any) is untouched."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(errno.ENOSPC, f"{path}: no space left on device; nothing was written (free some space, "
+                                       "then rerun the same command)")
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _disk_full(error: BaseException, folder: Path) -> bool:
+    """Whether ``error`` (an OSError with ENOSPC, or a writer's own error such as torch.save's
+    ``RuntimeError: ... iostream error``) came from a full file system under ``folder``."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if isinstance(error, (RuntimeError, OSError)):
+        try:
+            return os.statvfs(folder).f_bavail == 0
+        except OSError:
+            return False
+    return False
+
+
 def write_atomically(path: str | Path, write: Callable[[Path], None], suffix: str = ".tmp") -> None:
     """Call ``write(temporary)`` on a file beside ``path``, then rename it to ``path``.
 
@@ -30,7 +56,12 @@ def write_atomically(path: str | Path, write: Callable[[Path], None], suffix: st
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as error:
+        if _disk_full(error, path.parent):
+            raise DiskFullError(path) from None
+        raise
     os.close(handle)
     umask = os.umask(0)
     os.umask(umask)
@@ -40,8 +71,10 @@ def write_atomically(path: str | Path, write: Callable[[Path], None], suffix: st
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if not isinstance(error, DiskFullError) and _disk_full(error, path.parent):
+            raise DiskFullError(path) from None
         raise
 
 

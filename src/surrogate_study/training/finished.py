@@ -3,8 +3,10 @@ run config (a job whose cell list grew, e.g. the sensitivity study's cells packe
 only its new cells; numbers do not depend on which cells train together, tests/unit/training/test_finished.py).
 
 A cell is finished when its folder has ``config.yaml`` equal to the config to train, ``metrics.json`` (readable,
-with a status), ``history.csv``, ``model.pt`` when the config saves one, and no ``checkpoint.pt`` (a checkpoint
-means a job stopped before its outputs were all written). To train a finished cell again, delete its folder.
+with a status), ``history.csv`` whole (one row per completed epoch, ending in a newline), ``model.pt`` when the
+config saves one (loadable), and no ``checkpoint.pt`` (a checkpoint means a job stopped before its outputs were
+all written). A cut or deleted file makes the cell unfinished: it is trained again. To train a finished cell
+again by hand, delete its folder.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+import torch
 import yaml
 
 CONFIG_NAME = "config.yaml"
@@ -31,4 +34,20 @@ def finished_metrics(config: Mapping[str, Any], out_dir: str | Path) -> Optional
         return None
     if stored != json.loads(json.dumps(dict(config))) or not isinstance(metrics, dict) or "status" not in metrics:
         return None
-    return metrics
+    return metrics if _history_whole(out_dir / "history.csv", metrics) and _model_loads(out_dir, config) else None
+
+
+def _history_whole(path: Path, metrics: Mapping[str, Any]) -> bool:
+    """history.csv ends in a newline and has a header and one row per completed epoch."""
+    text = path.read_text()
+    return text.endswith("\n") and len(text.splitlines()) == 1 + int(metrics.get("epochs_completed") or 0)
+
+
+def _model_loads(out_dir: Path, config: Mapping[str, Any]) -> bool:
+    if not config["training"]["save_model"]:
+        return True
+    try:
+        torch.load(out_dir / "model.pt", map_location="cpu", weights_only=True)
+    except Exception:  # a cut zip archive raises RuntimeError, a cut header EOFError / UnpicklingError
+        return False
+    return True

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -394,7 +395,9 @@ class CellTrainer:
         paths = [d / CHECKPOINT_NAME for d in self.out_dirs]
         if not any(p.exists() for p in paths):
             return
-        checkpoints = [torch.load(p, map_location="cpu", weights_only=True) if p.exists() else None for p in paths]
+        checkpoints = [_read_checkpoint(p) if p.exists() else None for p in paths]
+        if not any(p.exists() for p in paths):
+            return  # the only checkpoints were unreadable, and are set aside: train afresh
         usable = all(
             c is not None and c["config_digest"] == digest and c["next_epoch"] == checkpoints[0]["next_epoch"]
             for c, digest in zip(checkpoints, self.digests)
@@ -430,6 +433,22 @@ class CellTrainer:
         for out_dir in self.out_dirs:
             (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
         return all_metrics
+
+
+def _read_checkpoint(path: Path) -> Optional[dict[str, Any]]:
+    """The checkpoint at ``path``; None when it cannot be read (truncated, corrupt), after setting it aside as
+    ``checkpoint.pt.corrupt`` with a one-line warning naming it (the cells then train afresh)."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(checkpoint, dict) or not {"config_digest", "next_epoch", "weights"} <= checkpoint.keys():
+            raise ValueError("not a checkpoint of this package")
+        return checkpoint
+    except (OSError, RuntimeError, ValueError, EOFError, KeyError, AttributeError, pickle.UnpicklingError) as error:
+        aside = path.with_name(CHECKPOINT_NAME + ".corrupt")
+        os.replace(path, aside)
+        reason = " ".join(str(error).split())[:120]
+        logger.warning("%s is unreadable (%s): set aside as %s; its cells train afresh", path, reason, aside.name)
+        return None
 
 
 def train_cells(

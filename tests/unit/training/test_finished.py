@@ -35,6 +35,17 @@ def test_a_finished_cell_is_recognised_and_anything_less_is_not(tmp_path):
     (out / "checkpoint.pt").write_bytes(b"")  # a job stopped before all outputs were written
     assert finished_metrics(config, out) is None
     (out / "checkpoint.pt").unlink()
+    history = (out / "history.csv").read_text()
+    (out / "history.csv").write_text(history[:-5])  # cut mid-row
+    assert finished_metrics(config, out) is None
+    (out / "history.csv").write_text("".join(history.splitlines(keepends=True)[:-1]))  # an epoch short
+    assert finished_metrics(config, out) is None
+    (out / "history.csv").write_text(history)
+    model = (out / "model.pt").read_bytes()
+    (out / "model.pt").write_bytes(model[: len(model) // 2])  # cut
+    assert finished_metrics(config, out) is None
+    (out / "model.pt").write_bytes(model)
+    assert finished_metrics(config, out) is not None
     (out / "model.pt").unlink()
     assert finished_metrics(config, out) is None
     assert finished_metrics({**config, "training": {**config["training"], "save_model": False}}, out) is None
