@@ -38,7 +38,7 @@ def test_the_sensitivity_study_decides_each_claim_under_each_alternative(smoke_r
     shutil.copytree(smoke_run, work, symlinks=True, ignore=shutil.ignore_patterns("locks"))
     before = {p.parent.name: p.read_text() for p in (work / "results" / "cells").glob("*/metrics.json")}
     (work / "config" / "sensitivity_small.yaml").write_text(yaml.safe_dump(small_sensitivity_config()))
-    targets = ["figures/figS1.pdf", "figures/sensitivity.md"]
+    targets = ["figures/figS1.pdf", "figures/sensitivity.md", "figures/claims.md"]
     run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *targets, "--configfile",
                           "config/smoke.yaml", "config/sensitivity_small.yaml"], cwd=work, capture_output=True,
                          text=True, timeout=900)
@@ -63,6 +63,11 @@ def test_the_sensitivity_study_decides_each_claim_under_each_alternative(smoke_r
     table = (work / "figures" / "sensitivity.md").read_text()
     assert "| claim | part | threshold | default | recurrent_delay_1 | readout_tau_10ms | sigmoid_peak_quarter_beta |" in table
     assert "from the default's cells: constant, esser, superspike, true" in table
+    # the claims report names the verdicts that depend on a choice (or that none does)
+    claims = (work / "figures" / "claims.md").read_text()
+    section = claims.split("## Verdicts that depend on a reconstruction choice")[1]
+    assert all(line in section for line in table.split("## Verdicts that depend on a choice")[1]
+               .split("## Alternatives")[0].strip().splitlines())
     # the two timings train different recurrent networks (their own cells), the default's are shared
     rec = pd.read_csv(work / "results" / "studies" / "sens_recurrent.csv")
     delays = rec.groupby("axis:alternative")["recurrent_delay"].first()

@@ -221,6 +221,12 @@ def sensitivity_studies():
     return sorted({study for studies in claims.values() for study in studies})
 
 
+def sensitivity_numbers():
+    """results/sensitivity.csv when the config has a sensitivity study (the claims report then names the verdicts
+    that depend on a reconstruction choice), else nothing."""
+    return ["results/sensitivity.csv"] if "sensitivity" in config else []
+
+
 def sensitivity_targets():
     """figS1 and its table when the config has a sensitivity study, else nothing."""
     if "sensitivity" not in config:

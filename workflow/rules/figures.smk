@@ -228,7 +228,8 @@ rule claims:
     headline numbers as JSON for `dvc metrics` (best accuracy per shape, scale-sensitivity gaps, critical activity).
     """
     input:
-        [f"results/studies/{s}.csv" for s in CLAIM_STUDIES],
+        tables=[f"results/studies/{s}.csv" for s in CLAIM_STUDIES],
+        sensitivity=sensitivity_numbers(),
     output:
         table=report(
             "figures/claims.md", caption="../report/claims.rst", category="Claims"

@@ -117,6 +117,15 @@ def flips(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def flips_markdown(frame: pd.DataFrame) -> str:
+    """The claims report's section on the sensitivity study: the verdicts that change under an alternative."""
+    changed = flips(frame)
+    lines = ["## Verdicts that depend on a reconstruction choice", "",
+             "Claims 1, 2a and 2b re-decided under each alternative of the sensitivity study, one at a time "
+             "(figures/sensitivity.md, figures/figS1.pdf; docs/science.md, \"Reconstruction choices\"):", ""]
+    return "\n".join(lines + ([f"- {line}" for line in changed] or ["- none: every decided verdict is the default's."])) + "\n"
+
+
 def _cell_text(row: pd.Series) -> str:
     if row["claim_verdict"] == "n/a":
         return "n/a"

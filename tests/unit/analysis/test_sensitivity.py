@@ -5,7 +5,7 @@ and a verdict that flips named."""
 import pandas as pd
 import pytest
 
-from surrogate_study.analysis.sensitivity import decide, flips, to_frame, to_markdown
+from surrogate_study.analysis.sensitivity import decide, flips, flips_markdown, to_frame, to_markdown
 
 from claim_tables import T, recurrent_table, scale_table, shape_tables
 
@@ -44,6 +44,9 @@ def test_each_claim_is_decided_per_alternative_and_flips_are_named():
     assert verdict[("2b", "default")] == "pass" and verdict[("2b", "delay")] == "fail"  # aProp recovers
     assert verdict[("2b", "gain")] == "n/a"
     assert sorted(flips(frame)) == ["claim 1 under gain: pass → fail", "claim 2b under delay: pass → fail"]
+    assert "- claim 1 under gain: pass → fail" in flips_markdown(frame)
+    unchanged = frame[frame["alternative"].isin(["default", "peak"])]
+    assert flips_markdown(unchanged).endswith("- none: every decided verdict is the default's.\n")
     spread = frame.query("claim == '1' and part == 'spread'").set_index("alternative")
     assert spread.loc["gain", "value"] == pytest.approx(0.95 - 0.5, abs=1e-9)
     assert spread.loc["gain", "k_se"] == pytest.approx(2 * spread.loc["gain", "se"])
