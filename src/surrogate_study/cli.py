@@ -28,6 +28,7 @@ import yaml
 from surrogate_study import __version__
 from surrogate_study.storage.atomic import CorruptFileError, DiskFullError
 from surrogate_study.plan.config import ConfigError, load_config
+from surrogate_study.plan.errors import allocation_message, is_allocation_failure
 from surrogate_study.plan.shapes import surrogate_names
 
 
@@ -171,29 +172,6 @@ def _check_dataset_file(config: Mapping[str, Any]) -> None:
         name = config["dataset"]["name"]
         raise ConfigError(f"config error at dataset.path: {path} does not exist; make it with "
                           f"`python -m surrogate_study prepare {name}` (or `snakemake {path}`)")
-
-
-def is_allocation_failure(error: BaseException) -> bool:
-    """Whether ``error`` is a failed memory allocation (Python's MemoryError, torch's allocator RuntimeError)."""
-    if isinstance(error, MemoryError):
-        return True
-    text = str(error).lower()
-    return isinstance(error, RuntimeError) and any(
-        phrase in text for phrase in ("can't allocate memory", "out of memory", "failed to allocate",
-                                      "defaultcpuallocator", "not enough memory"))
-
-
-def allocation_message(config: Mapping[str, Any]) -> str:
-    """One line: the run did not fit in memory, with the sizes that decide it."""
-    keys = ("model.hidden", "training.batch_size", "dataset.samples_per_class", "dataset.steps")
-    values = []
-    for key in keys:
-        section, name = key.split(".")
-        value = (config.get(section) or {}).get(name)
-        if value is not None:
-            values.append(f"{key}={value}")
-    sizes = ", ".join(values)
-    return f"out of memory: the run does not fit in this machine's memory ({sizes}); make them smaller"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

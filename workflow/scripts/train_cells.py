@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from surrogate_study.cli import allocation_message, is_allocation_failure
+from surrogate_study.plan.errors import allocation_message, is_allocation_failure
 from surrogate_study.storage.atomic import CorruptFileError, DiskFullError, write_text_atomic
 from surrogate_study.storage.cell_files import file_sizes
 from surrogate_study.training.finished import CONFIG_NAME, finished_metrics

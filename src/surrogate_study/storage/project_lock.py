@@ -30,8 +30,10 @@ NO_JOB_OPTIONS = frozenset({"-n", "--dry-run", "--dryrun", "--lint", "--list", "
 
 
 def runs_no_job(argv: list[str]) -> bool:
-    """Whether a snakemake command line only looks (dry run, lint, listings, graphs): it takes no lock."""
-    return any(arg in NO_JOB_OPTIONS or re.fullmatch(r"-[a-zA-Z]*n[a-zA-Z]*", arg) is not None for arg in argv[1:])
+    """Whether a snakemake command line takes no lock: it only looks (dry run, lint, listings, graphs), or it is
+    the step of one job (``--target-jobs``: a cluster job, run for a main Snakemake that holds the lock)."""
+    return any(arg in NO_JOB_OPTIONS or arg.startswith("--target-jobs")
+               or re.fullmatch(r"-[a-zA-Z]*n[a-zA-Z]*", arg) is not None for arg in argv[1:])
 
 
 class ProjectLocked(RuntimeError):

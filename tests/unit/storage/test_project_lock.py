@@ -47,6 +47,7 @@ def test_a_lock_taken_like_a_hand_started_snakemake_refuses_locked_runs_and_dvc(
     (["snakemake", "-n"], True), (["snakemake", "-np", "grid"], True), (["snakemake", "--dry-run"], True),
     (["snakemake", "--lint"], True), (["snakemake", "--cores", "2"], False), (["snakemake", "-p", "-c1"], False),
     (["snakemake", "--configfile", "config/n.yaml"], False),
+    (["python", "-m", "snakemake", "--target-jobs", "train:job=a-000,cells=2", "--cores", "2"], True),
 ])
 def test_only_commands_that_run_jobs_take_the_lock(argv, looks):
     assert runs_no_job(argv) is looks
