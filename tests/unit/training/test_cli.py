@@ -29,12 +29,12 @@ def test_set_overrides_the_file_key_by_key_and_keeps_the_rest(tmp_path, capsys):
     path.write_text("surrogate: {shape: esser, beta: 3}\ntraining: {epochs: 7}\n")
     config = load_config(path, ["surrogate.beta=100", "training.lr=1e-3", "model.hidden=[50, 40]",
                                 "surrogate.beta=200"])
-    assert config["surrogate"] == {"shape": "esser", "beta": 200, "scale": "normalized"}  # the last one wins
+    assert config["surrogate"] == {"shape": "esser", "beta": 200, "scale": "normalized", "sigmoid_peak": "one"}  # the last one wins
     assert config["training"]["lr"] == 0.001 and config["training"]["epochs"] == 7
     assert config["model"]["hidden"] == [50, 40]
     assert main(["config", "--config", str(path), "--set", "surrogate.shape=sigmoid"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["surrogate"] == {"shape": "sigmoid", "beta": 3, "scale": "normalized"}
+    assert printed["surrogate"] == {"shape": "sigmoid", "beta": 3, "scale": "normalized", "sigmoid_peak": "one"}
 
 
 def test_set_without_a_file_overrides_the_defaults():

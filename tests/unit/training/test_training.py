@@ -115,7 +115,8 @@ def test_cli_without_config_uses_the_default_network(tmp_path, monkeypatch):
 
     monkeypatch.setattr("surrogate_study.training.trainer.train", fake_train)
     assert cli.main(["train", "--out", str(tmp_path)]) == 0
-    assert seen["config"]["surrogate"] == {"shape": "superspike", "beta": 10.0, "scale": "normalized"}
+    assert seen["config"]["surrogate"] == {"shape": "superspike", "beta": 10.0, "scale": "normalized",
+                                         "sigmoid_peak": "one"}
     assert seen["config"]["training"]["epochs"] == 50
 
 
