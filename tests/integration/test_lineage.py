@@ -117,8 +117,9 @@ def test_every_artifact_names_the_commit_config_and_inputs_it_came_from(repo):
         assert record["inputs"] and all(digest == provenance.sha256_file(repo / path)
                                         for path, digest in record["inputs"].items()), name
         assert record["versions"]["surrogate-study"] and record["versions"]["numpy"], name
-    assert set(provenance.read(repo / "figures" / "fig3.png")["inputs"]) == {"results/panels/fig3b.csv",
-                                                                            "results/panels/fig3c.csv"}
+    assert set(provenance.read(repo / "figures" / "fig3.png")["inputs"]) == {
+        "results/panels/fig3b.csv", "results/panels/fig3c.csv",  # what it draws
+        "results/studies/shape.csv", "results/studies/shape_control.csv"}  # its caption's reconstruction choices
     printed = run(str(BIN / "surrogate-study"), "provenance", "figures/fig3.pdf", cwd=repo)
     assert f"commit: {head}" in printed and "dirty: False" in printed and "results/panels/fig3b.csv" in printed
     run_metrics = json.loads(next((repo / "results" / "cells").glob("*/metrics.json")).read_text())
