@@ -26,6 +26,10 @@ report = claims_markdown(results)
 if snakemake.input.sensitivity:  # with a sensitivity study: the verdicts that depend on a reconstruction choice
     numbers = pd.read_csv(snakemake.input.sensitivity[0], dtype={"claim": str}, keep_default_na=False, na_values=[""])
     report += "\n" + flips_markdown(numbers)
+else:
+    report += ("\nWhether a verdict depends on a reconstruction choice (initialisation gain, recurrent timing, readout τ, "
+               "Sigmoid′'s peak, the Randman task instance): `make sensitivity` adds that section here "
+               "(docs/science.md, \"Reconstruction choices\").\n")
 write_text_atomic(snakemake.output.table, report + "\n" + provenance.comment(record))
 write_text_atomic(snakemake.output.metrics,
                   json.dumps({**headline_metrics(results), "provenance": record}, indent=2, sort_keys=True) + "\n")
