@@ -10,7 +10,11 @@ from surrogate_study.plan.config import (
     validate_workflow_config,
 )
 from surrogate_study.provenance.stamps import export_config_files
-from surrogate_study.storage.project_lock import ProjectLocked, hold_project_lock, runs_no_job
+from surrogate_study.storage.project_lock import (
+    ProjectLocked,
+    hold_project_lock,
+    runs_no_job,
+)
 
 min_version("9.0")
 

@@ -189,6 +189,7 @@ def run_figure(script: str, inputs: dict, params: dict, tmp_path: Path, monkeypa
     for name, table in inputs.items():
         files[name] = str(tmp_path / f"{name}.csv")
         table.to_csv(files[name], index=False)
+    files["studies"] = [files[name] for name in ("scale",) if name in files]  # the caption's reconstruction choices
     smk = SimpleNamespace(input=Files(files), params=SimpleNamespace(**params),
                           output=SimpleNamespace(pdf=str(tmp_path / "f.pdf"), png=str(tmp_path / "f.png")),
                           log=[str(tmp_path / "f.log")])

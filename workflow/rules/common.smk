@@ -45,7 +45,9 @@ if _missing:
 try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's studies (surrogate_study.plan.real_tasks)
     config.update(add_real_datasets(config))
     check_sensitivity(config)
-    check_grid_size(config)  # beyond max_cells: refused before planning, unless allow_large_grid: true
+    check_grid_size(
+        config
+    )  # beyond max_cells: refused before planning, unless allow_large_grid: true
     PLAN = plan_studies(config)
 except ConfigError as error:
     raise ValueError(str(error)) from None
@@ -231,4 +233,7 @@ def sensitivity_targets():
     """figS1 and its table when the config has a sensitivity study, else nothing."""
     if "sensitivity" not in config:
         return []
-    return figure_outputs("figS1") + ["figures/sensitivity.md", "results/sensitivity.csv"]
+    return figure_outputs("figS1") + [
+        "figures/sensitivity.md",
+        "results/sensitivity.csv",
+    ]

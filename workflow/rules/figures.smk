@@ -7,7 +7,6 @@ PANEL_PARAMS = {
 }
 
 
-
 # Panel tables: what each bar, point and error bar of Fig. 3-6 draws (mean, sd, n over seeds), from the
 # study tables with the claims' own selections (surrogate_study.analysis.panels); the figure scripts only draw them.
 rule fig3_panels:

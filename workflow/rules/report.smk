@@ -29,7 +29,12 @@ rule report:
         # quoted: a config file name never reaches the shell as code; relative to the project where it lies
         # inside it, so that a moved or copied project folder does not rerun the report
         configfiles=(
-            " ".join(["--configfile", *map(shlex.quote, map(project_path, workflow.configfiles))])
+            " ".join(
+                [
+                    "--configfile",
+                    *map(shlex.quote, map(project_path, workflow.configfiles)),
+                ]
+            )
             if workflow.configfiles
             else ""
         ),

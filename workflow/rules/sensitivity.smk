@@ -8,7 +8,9 @@ rule sensitivity:
         expand("results/studies/{study}.csv", study=sensitivity_studies()),
     output:
         table=report(
-            "figures/sensitivity.md", caption="../report/sensitivity.rst", category="Claims"
+            "figures/sensitivity.md",
+            caption="../report/sensitivity.rst",
+            category="Claims",
         ),
         numbers="results/sensitivity.csv",
     log:
@@ -28,7 +30,9 @@ rule figS1:
     input:
         numbers="results/sensitivity.csv",
     output:
-        pdf=report("figures/figS1.pdf", caption="../report/figS1.rst", category="Figures"),
+        pdf=report(
+            "figures/figS1.pdf", caption="../report/figS1.rst", category="Figures"
+        ),
         png="figures/figS1.png",
     log:
         "logs/figures/figS1.log",

@@ -3,6 +3,7 @@ import sys
 
 from surrogate_study.storage.cell_files import stale_jobs
 
+
 # Helpers of workflow/rules/train.smk (no rules here).
 # Training: one rule `train` with the job as wildcard, one job per entry of PLAN.jobs (the cells of one
 # architecture, trained as one batched computation), so that a cluster profile addresses every training
