@@ -1,5 +1,5 @@
 """Helpers the tests import (``from helpers import ...``; tests/ is on pytest's ``pythonpath``): the small Randman
-task, dotted-key copies of a config, a quiet HTTP handler."""
+task, dotted-key copies of a config, a run interrupted after an epoch, a quiet HTTP handler."""
 
 import copy
 import http.server
@@ -19,6 +19,16 @@ def variant(config, **changes):
             target = target[parent]
         target[key] = value
     return new
+
+
+def interrupt_at(epoch):
+    """An ``on_epoch_end`` callback that stops a run after ``epoch`` as Ctrl-C would (KeyboardInterrupt)."""
+
+    def callback(done, _rows):
+        if done == epoch:
+            raise KeyboardInterrupt
+
+    return callback
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

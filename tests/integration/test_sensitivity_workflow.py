@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from surrogate_study.analysis.sensitivity import read_numbers
+
 ROOT = Path(__file__).resolve().parents[2]
 KEPT = ["default", "recurrent_delay_1", "readout_tau_10ms", "sigmoid_peak_quarter_beta"]
 
@@ -50,8 +52,7 @@ def test_the_sensitivity_study_decides_each_claim_under_each_alternative(smoke_r
     assert {cell: after[cell] for cell in before} == before  # their metrics (wall time included) untouched
     logs = "".join(p.read_text() for p in (work / "logs" / "train").glob("*.log"))
     assert re.search(r"\d+ cells to train, [1-9]\d* already finished \(kept\)", logs)
-    numbers = pd.read_csv(work / "results" / "sensitivity.csv", dtype={"claim": str}, keep_default_na=False,
-                          na_values=[""])  # "n/a" is a verdict, not a missing value
+    numbers = read_numbers(work / "results" / "sensitivity.csv")  # "n/a" is a verdict, not a missing value
     assert sorted(set(numbers["alternative"])) == sorted(KEPT)
     assert len(numbers) == 3 * 2 * len(KEPT)  # claims 1, 2a, 2b × two parts × alternatives
     verdict = numbers.drop_duplicates(["claim", "alternative"]).set_index(["claim", "alternative"])["claim_verdict"]

@@ -6,13 +6,14 @@ import sys
 import pandas as pd
 
 from surrogate_study.analysis.aggregate import cell_row, history_frame, read_metrics
-from surrogate_study.storage.atomic import CorruptFileError, write_frame_atomic
+from surrogate_study.storage.atomic import corrupt_input_ends_job, write_frame_atomic
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 rows = json.loads(snakemake.params.rows)
-try:  # every input checked where it is read: a corrupt file is one line naming it
+# every input checked where it is read: a corrupt file is one line naming it
+with corrupt_input_ends_job():
     metrics = [read_metrics(path) for path in snakemake.input.metrics]
     table = pd.DataFrame([cell_row(m, labels) for m, labels in zip(metrics, rows)])
     history = pd.concat(
@@ -20,10 +21,6 @@ try:  # every input checked where it is read: a corrupt file is one line naming 
          for labels, path, m in zip(rows, snakemake.input.history, metrics)],
         ignore_index=True,
     )
-except CorruptFileError as error:
-    print(f"error: {error}", file=sys.stderr)
-    print(f"error: {error}", file=sys.__stderr__)
-    sys.exit(1)
 write_frame_atomic(snakemake.output.table, table)
 write_frame_atomic(snakemake.output.history, history)
 print(f"{len(table)} cells, {len(history)} history rows", file=sys.stderr)

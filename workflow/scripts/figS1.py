@@ -6,7 +6,7 @@ import sys
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from surrogate_study.analysis.sensitivity import CLAIM_TITLES, PART_TITLES, PARTS
+from surrogate_study.analysis.sensitivity import CLAIM_TITLES, PART_TITLES, PARTS, read_numbers
 from surrogate_study.figures.style import apply_style, caption, panel_letters, save
 
 VERDICT_COLORS = {"pass": "#029e73", "fail": "#d55e00", "inconclusive": "0.5", "not-run": "0.8"}
@@ -14,10 +14,9 @@ VERDICT_COLORS = {"pass": "#029e73", "fail": "#d55e00", "inconclusive": "0.5", "
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 apply_style()
-frame = pd.read_csv(snakemake.input.numbers, keep_default_na=False, na_values=[""])  # "n/a" is a verdict
+frame = read_numbers(snakemake.input.numbers)
 alternatives = list(snakemake.params.spec["alternatives"])
-panels = [(claim, part) for claim in PARTS for part in PARTS[claim] if claim in set(frame["claim"].astype(str))]
-frame["claim"] = frame["claim"].astype(str)
+panels = [(claim, part) for claim in PARTS for part in PARTS[claim] if claim in set(frame["claim"])]
 columns = 2
 rows = max(1, -(-len(panels) // columns))
 fig, axes = plt.subplots(rows, columns, figsize=(9.5, 2.4 * rows), squeeze=False, layout="constrained")

@@ -2,18 +2,15 @@
 
 import sys
 
-from surrogate_study.storage.atomic import CorruptFileError, write_text_atomic
+from surrogate_study.storage.atomic import corrupt_input_ends_job, write_text_atomic
 from surrogate_study.analysis.panels import panel_table
 from surrogate_study.analysis.study_tables import read_study_tables
 
 snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
-try:  # each table checked against the plan: a truncated one is one line naming it, never a partial figure
+# each table checked against the plan: a truncated one is one line naming it, never a partial figure
+with corrupt_input_ends_job():
     tables = read_study_tables(list(snakemake.input), snakemake.params.planned)
-except CorruptFileError as error:
-    print(f"error: {error}", file=sys.stderr)
-    print(f"error: {error}", file=sys.__stderr__)
-    sys.exit(1)
 params = {"top_cells": snakemake.params.top_cells, "claim_top_cells": snakemake.params.claim_top_cells}
 for name, path in snakemake.output.items():
     table = panel_table(name, tables, params)

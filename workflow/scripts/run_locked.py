@@ -20,7 +20,8 @@
    line), and the run resumes from what the killed run finished (training resumes from checkpoints).
 4. Replaces itself by the command (``exec``), which holds the lock until it exits.
 
-Self-contained (PyYAML only): it runs before anything else, also as a DVC stage command.
+It imports only the package's light planning layer (no torch): it runs before anything else, also as a DVC stage
+command.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from surrogate_study.plan.config import ConfigError, check_workflow_config_file
 
 LOCK_FILE = ".project.lock"
 ENV_KEY = "SURROGATE_STUDY_LOCK"
@@ -91,29 +92,13 @@ def config_files(command: list[str]) -> list[str]:
 
 
 def check_yaml(path: str) -> None:
-    """Exit 2 with one line (file, line, column, problem) when ``path`` is not valid YAML."""
+    """Exit 2 with one line when ``path`` is not a plain-data workflow config: a YAML error (file, line, column),
+    an empty file, a yte template key or a ``?``-expression (the Snakefile's check too:
+    :func:`surrogate_study.plan.config.check_workflow_config_file`)."""
     try:
-        text = Path(path).read_text()
-    except OSError as error:
-        print(f"config error: {path}: cannot be read ({error.strerror})", file=sys.stderr)
-        sys.exit(2)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = " ".join(str(p) for p in (getattr(error, "context", None), getattr(error, "problem", None)) if p)
-        print(f"config error: {path}{where}: not valid YAML: {problem or error}".replace("\n", " "),
-              file=sys.stderr)
-        sys.exit(2)
-    if data is None:
-        print(f"config error: {path} is empty (no keys); give a workflow config such as config/config.yaml",
-              file=sys.stderr)
-        sys.exit(2)
-    key = expression_key(data)
-    if key is not None:
-        print(f"config error at {key}: {path} holds a template or expression (yte `__use_yte__`, `?...`); "
-              "workflow configs are plain data: write the value itself", file=sys.stderr)
+        check_workflow_config_file(path)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
         sys.exit(2)
 
 
@@ -126,32 +111,8 @@ def check_name(path: str) -> None:
         sys.exit(2)
 
 
-#: Keys of YAML templates (yte, which Snakemake applies to a config file holding ``__use_yte__``).
-TEMPLATE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
 #: Characters a config file name may hold (it is passed on to commands; never a shell's special character).
 SAFE_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+@,=:")
-
-
-def expression_key(value: object, path: str = "") -> str | None:
-    """The dotted key of the first template or expression in a loaded config: a yte key
-    (``__use_yte__``, ...), or a key or string value starting with ``?`` (yte's ``?expr``, ``?if``, ``?for``);
-    None when the config is plain data."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if key in TEMPLATE_KEYS or (isinstance(key, str) and key.lstrip().startswith("?")):
-                return where
-            found = expression_key(item, where)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = expression_key(item, f"{path}.{index}" if path else str(index))
-            if found is not None:
-                return found
-    elif isinstance(value, str) and value.lstrip().startswith("?"):
-        return path or "<top level>"
-    return None
 
 
 def ancestors() -> set[int]:

@@ -48,12 +48,17 @@ class SensitivityResult:
     note: str = ""
 
 
-def _cells(tables: Mapping[str, pd.DataFrame], studies: Sequence[str], alternative: str) -> pd.DataFrame:
+def _claim_cells(tables: Mapping[str, pd.DataFrame], studies: Sequence[str]) -> pd.DataFrame:
+    """The cells of a claim's studies (a cell two studies share, once), with their alternative as text."""
     frames = [tables[s] for s in studies if s in tables and not tables[s].empty]
     if not frames:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=["cell", COLUMN])
     cells = pd.concat(frames, ignore_index=True).drop_duplicates("cell")
-    return cells[cells[COLUMN].astype(str) == alternative].reset_index(drop=True)
+    return cells.assign(**{COLUMN: cells[COLUMN].astype(str)})
+
+
+def _under(cells: pd.DataFrame, alternative: str) -> pd.DataFrame:
+    return cells[cells[COLUMN] == alternative].reset_index(drop=True)
 
 
 def _claim_one(cells: pd.DataFrame, default: pd.DataFrame, t: Mapping[str, Any]) -> tuple[ClaimResult, str]:
@@ -68,9 +73,10 @@ def decide(tables: Mapping[str, pd.DataFrame], spec: Mapping[str, Any],
     """Every claim of ``spec["claims"]`` under every alternative of ``spec["alternatives"]`` (config order)."""
     results = []
     for claim, studies in spec["claims"].items():
-        default = _cells(tables, studies, "default")
+        claim_cells = _claim_cells(tables, studies)
+        default = _under(claim_cells, "default")
         for alternative, about in spec["alternatives"].items():
-            cells = _cells(tables, studies, alternative)
+            cells = _under(claim_cells, alternative)
             if cells.empty:
                 reason = about.get("unaffected") or "not run"
                 results.append(SensitivityResult(claim, alternative, "n/a", note=reason))
@@ -103,6 +109,11 @@ def to_frame(results: Sequence[SensitivityResult], thresholds: Mapping[str, Any]
                          "part_verdict": numbers.get("verdict", "n/a" if r.verdict == "n/a" else "not-run"),
                          "claim_verdict": r.verdict, "note": r.note})
     return pd.DataFrame(rows)
+
+
+def read_numbers(path: str) -> pd.DataFrame:
+    """results/sensitivity.csv as :func:`to_frame` wrote it ("n/a" is a verdict, not a missing value)."""
+    return pd.read_csv(path, dtype={"claim": str}, keep_default_na=False, na_values=[""])
 
 
 def flips(frame: pd.DataFrame) -> list[str]:

@@ -146,8 +146,7 @@ TEMPLATE_KEYS = ("__use_yte__", "__definitions__", "__variables__")
 
 def expression_key(value: Any, path: str = "") -> str | None:
     """The dotted key of the first template or expression in a loaded config: a yte key (``__use_yte__``, ...)
-    or a key or string value starting with ``?`` (yte's ``?expr``, ``?if``, ``?for``); None for plain data.
-    (workflow/scripts/run_locked.py, self-contained, has the same check.)"""
+    or a key or string value starting with ``?`` (yte's ``?expr``, ``?if``, ``?for``); None for plain data."""
     if isinstance(value, Mapping):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)

@@ -12,15 +12,29 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 
 
 class CorruptFileError(ValueError):
     """An input file that exists but cannot be used (truncated, invalid); the message is one line
     that names the file, what is wrong and the command that rebuilds it."""
+
+
+@contextmanager
+def corrupt_input_ends_job() -> Iterator[None]:
+    """For a workflow script reading its inputs: a :class:`CorruptFileError` ends the job with its one line, in the
+    job's log (``sys.stderr``, which the scripts point at it) and on the terminal (``sys.__stderr__``), exit 1."""
+    try:
+        yield
+    except CorruptFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.__stderr__)
+        sys.exit(1)
 
 
 class DiskFullError(OSError):

@@ -9,7 +9,7 @@ from surrogate_study.plan.shapes import unregister_shape
 from surrogate_study.model.surrogates import register_surrogate
 from surrogate_study.training.trainer import CHECKPOINT_NAME, train, train_cells
 
-from helpers import variant
+from helpers import interrupt_at, variant
 
 
 def comparable(metrics):
@@ -58,12 +58,8 @@ def test_interrupted_cells_resume_to_the_same_result(cell_configs, tmp_path):
     reference = train_cells(cell_configs, [tmp_path / f"ref{k}" for k in range(3)], progress=False)
     dirs = [tmp_path / f"cell{k}" for k in range(3)]
 
-    def interrupt(epoch, rows):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train_cells(cell_configs, dirs, on_epoch_end=interrupt, progress=False)
+        train_cells(cell_configs, dirs, on_epoch_end=interrupt_at(1), progress=False)
     assert all((d / CHECKPOINT_NAME).exists() for d in dirs)
     resumed = train_cells(cell_configs, dirs, progress=False)
     for a, b in zip(resumed, reference):

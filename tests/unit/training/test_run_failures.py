@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import torch
+from helpers import interrupt_at
 
 from surrogate_study import cli
 from surrogate_study.plan.config import ConfigError, SIZE_LIMITS, resolve_config
@@ -32,13 +33,9 @@ def _one_line_error(err: str, *fragments: str) -> None:
 def test_a_corrupt_checkpoint_is_named_set_aside_and_the_run_restarts(tiny_config, tmp_path, caplog, damage):
     reference = train(tiny_config, tmp_path / "reference", progress=False)
 
-    def interrupt(epoch, row):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
     run = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        train(tiny_config, run, on_epoch_end=interrupt, progress=False)
+        train(tiny_config, run, on_epoch_end=interrupt_at(1), progress=False)
     checkpoint = run / CHECKPOINT_NAME
     data = checkpoint.read_bytes()
     checkpoint.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a checkpoint")

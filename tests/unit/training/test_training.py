@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from helpers import variant
+from helpers import interrupt_at, variant
 
 from surrogate_study import cli
 from surrogate_study.plan.shapes import unregister_shape
@@ -57,13 +57,9 @@ def test_same_config_and_seed_give_identical_numbers(tiny_config, tmp_path):
 def test_interrupted_run_resumes_to_the_same_result(tiny_config, tmp_path):
     reference = train(tiny_config, tmp_path / "reference", progress=False)
 
-    def interrupt_after_epoch_1(epoch, row):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
     run = tmp_path / "interrupted"
     with pytest.raises(KeyboardInterrupt):
-        train(tiny_config, run, on_epoch_end=interrupt_after_epoch_1, progress=False)
+        train(tiny_config, run, on_epoch_end=interrupt_at(1), progress=False)
     assert (run / CHECKPOINT_NAME).exists()
     assert not (run / "metrics.json").exists() and not (run / "history.csv").exists()
 
