@@ -76,7 +76,6 @@ localrules:
     processed_data,
     fetch_raw,
     preprocess_dataset,
-    cell,
     grid,
     randman_examples,
     network_traces,

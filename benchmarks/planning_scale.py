@@ -41,6 +41,16 @@ def grid_config(cells: int) -> dict:
     return config
 
 
+def planned_cells(configfile: Path) -> int:
+    """Cells the workflow plans for ``configfile`` (the package's planner, as common.smk calls it)."""
+    from surrogate_study.plan.real_tasks import add_real_datasets
+    from surrogate_study.plan.study import plan_studies
+
+    config = yaml.safe_load(configfile.read_text())
+    config.update(add_real_datasets(config))
+    return len(plan_studies(config).cells)
+
+
 def measure(configfile: Path, *extra: str) -> dict:
     """Wall seconds, peak RSS (MB) and the planned job count of `snakemake -n` on ``configfile``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -51,8 +61,9 @@ def measure(configfile: Path, *extra: str) -> dict:
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if done.returncode != 0:
         sys.exit(f"error: snakemake -n failed on {configfile}:\n{done.stderr[-3000:]}")
-    cells = next((line.split()[1] for line in done.stdout.splitlines() if line.startswith("cell ")), "?")
-    return {"config": str(configfile), "cells": cells, "wall_s": round(wall, 2),
+    jobs = next((int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("train ")), 0)
+    return {"config": str(configfile), "cells": planned_cells(configfile), "train_jobs": jobs,
+            "wall_s": round(wall, 2),
             # ru_maxrss of children is the largest child so far: exact for the first call only
             "peak_rss_mb": round(peak / 1024, 1) if peak > before else f"<= {round(peak / 1024, 1)}"}
 

@@ -56,13 +56,15 @@ def smoke_run(tmp_path_factory):
             os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     interrupted = sorted(p.parent.name for p in checkpoints())
-    # finished = recorded as complete by Snakemake: the `cell` job that declares a cell's files (after its
-    # training job wrote them and then the job's manifest) left its metadata, named by the output path in
-    # urlsafe base64; a training job killed while writing its cells has no manifest and is rightly rerun whole
+    # finished = recorded as complete by Snakemake: the cells of a training job whose manifest (written after
+    # every cell's files) has Snakemake's metadata, named by the output path in urlsafe base64; a training job
+    # killed while writing its cells has no manifest and is rightly rerun whole
     metadata = work / ".snakemake" / "metadata"
     recorded = {"".join(p.relative_to(metadata).parts) for p in metadata.rglob("*") if p.is_file()}
-    finished = {p.parent.name: p.stat().st_mtime_ns for p in (work / "results" / "cells").glob("*/metrics.json")
-                if base64.urlsafe_b64encode(str(p.relative_to(work)).encode()).decode() in recorded}
+    manifests = [p for p in (work / "results" / "jobs").glob("*.json")
+                 if base64.urlsafe_b64encode(str(p.relative_to(work)).encode()).decode() in recorded]
+    finished = {cell: (work / "results" / "cells" / cell / "metrics.json").stat().st_mtime_ns
+                for p in manifests for cell in json.loads(p.read_text())["cells"]}
     assert interrupted and any((work / ".snakemake" / "locks").iterdir())  # a stale Snakemake lock is left
     rerun = subprocess.run([*LOCKED, *SMOKE], cwd=work, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
@@ -70,4 +72,5 @@ def smoke_run(tmp_path_factory):
     # nothing that had finished ran twice
     assert {c: (work / "results" / "cells" / c / "metrics.json").stat().st_mtime_ns for c in finished} == finished
     (work.parent / "interrupted.json").write_text(json.dumps(interrupted))
+    (work.parent / "rerun.log").write_text(rerun.stderr)
     return work

@@ -136,10 +136,10 @@ def test_a_huge_grid_is_refused_before_planning_unless_confirmed(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_a_cell_id_not_in_the_plan_is_named():
-    result = run([*SNAKEMAKE, "-n", "results/cells/bogus_cell/metrics.json", "--configfile", "config/smoke.yaml"])
+def test_a_job_id_not_in_the_plan_is_named():
+    result = run([*SNAKEMAKE, "-n", "results/jobs/abc-1_3cells.json", "--configfile", "config/smoke.yaml"])
     assert result.returncode != 0
-    assert "no cell 'bogus_cell' in this config" in result.stdout + result.stderr
+    assert "no training job abc-1 with 3 cells in this config" in result.stdout + result.stderr
 
 
 def test_the_planning_benchmark_generates_a_grid_of_the_asked_size():

@@ -159,7 +159,7 @@ def test_every_training_job_ran_as_a_slurm_job(slurm_run, cluster):
 
 def test_data_aggregation_and_figures_ran_on_the_submitting_machine(slurm_run, cluster):
     work, output = slurm_run
-    for rule in ("preprocess_dataset", "aggregate_study", "network_traces", "fig2", "cell"):
+    for rule in ("preprocess_dataset", "aggregate_study", "network_traces", "fig2"):
         assert re.search(rf"^localrule {rule}:", output, re.M), rule
     assert not re.search(r"^rule (?!train:)\w+:", output, re.M)  # only `train` jobs went to SLURM
     assert (work / "figures" / "fig2.pdf").read_bytes()[:5] == b"%PDF-"

@@ -9,7 +9,7 @@ rule grid:
 rule aggregate_study:
     """One tidy row per cell of a study (axis labels, key parameters, metrics) and its per-epoch history."""
     input:
-        unpack(study_metrics),
+        study_manifests,
     output:
         table="results/studies/{study}.csv",
         history="results/studies/{study}_history.csv",
@@ -18,7 +18,7 @@ rule aggregate_study:
     conda:
         "../envs/study.yaml"
     params:
-        rows=study_rows,
+        rows=study_rows,  # each row names its cell: results/cells/<cell>/ holds metrics.json, history.csv
     script:
         "../scripts/aggregate_study.py"
 
@@ -44,12 +44,11 @@ rule collect_benchmarks:
 
 
 rule cost_estimate:
-    """Estimated CPU-hours of this config's grid, per study and per dataset (prints both tables): Randman from the
-    reference jobs' neuron-step rate, real datasets from the per-sample cost measured per architecture
-    (benchmarks/sample_cost.py)."""
+    """Predicted core-hours of this config's grid, per study and per dataset, and its wall hours on the cores given
+    (prints both tables): per-architecture rates measured by benchmarks/cost_calibration.py (surrogate_study.plan.cost).
+    """
     input:
-        benchmarks=config.get("reference_benchmarks", "benchmarks/reference_cpu.csv"),
-        sample_costs=config.get("sample_costs", "benchmarks/sample_cost.csv"),
+        rates=config.get("cost_rates", "benchmarks/cost_rates.csv"),
     output:
         studies="results/cost_estimate.tsv",
         datasets="results/cost_by_dataset.tsv",
@@ -60,6 +59,8 @@ rule cost_estimate:
     params:
         studies={name: PLAN.study_cells(name) for name in PLAN.studies},
         cells=PLAN.cells,
+        jobs=PLAN.jobs,
         threads=config.get("train_threads", 2),
+        cores=workflow.cores,
     script:
         "../scripts/cost_estimate.py"

@@ -79,13 +79,26 @@ def cell_dir(cell):
     return f"results/cells/{cell}"
 
 
-def study_metrics(wildcards):
-    """metrics.json and history.csv of every cell of one study."""
-    cells = PLAN.study_cells(wildcards.study)
-    return {
-        "metrics": [f"{cell_dir(c)}/metrics.json" for c in cells],
-        "history": [f"{cell_dir(c)}/history.csv" for c in cells],
-    }
+# A training job declares one output, its manifest results/jobs/<job>_<n>cells.json (written last, after every
+# cell's folder); the rules that read cells depend on the manifests of their jobs and read the cell folders by
+# name. One Snakemake job per training job, none per cell: planning stays linear in the grid (a rule per cell
+# made `snakemake -n` of 100,000 cells take minutes and GBs).
+JOB_OF_CELL = {cell: job for job, cells in PLAN.jobs.items() for cell in cells}
+
+
+def job_manifest(job):
+    """The file that marks a training job done: results/jobs/<job>_<number of cells>cells.json."""
+    return f"results/jobs/{job}_{len(PLAN.jobs[job])}cells.json"
+
+
+def cell_manifests(cells):
+    """The manifests of the training jobs that write ``cells`` (each once, in plan order)."""
+    return list(dict.fromkeys(job_manifest(JOB_OF_CELL[c]) for c in cells))
+
+
+def study_manifests(wildcards):
+    """The manifests of the training jobs of one study's cells."""
+    return cell_manifests(PLAN.study_cells(wildcards.study))
 
 
 def study_rows(wildcards):

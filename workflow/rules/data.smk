@@ -17,13 +17,15 @@ rule randman_examples:
 rule network_traces:
     """Fig. 2c data: hidden spikes and readout traces of one input, before and after training."""
     input:
-        model=f"{cell_dir(trace_cell())}/model.pt",
+        cell_manifests([trace_cell()]),
     output:
         "results/figure_data/fig2_traces.csv",
     log:
         "logs/data/network_traces.log",
     conda:
         "../envs/study.yaml"
+    params:
+        model=f"{cell_dir(trace_cell())}/model.pt",
     script:
         "../scripts/network_traces.py"
 

@@ -31,26 +31,3 @@ rule train:
         configs=lambda wildcards: [PLAN.cells[c] for c in train_job_cells(wildcards)],
     script:
         "../scripts/train_cells.py"
-
-
-rule cell:
-    """The outputs of one cell, written by its training job (checked to be there)."""
-    input:
-        cell_job_manifest,
-    output:
-        metrics=update("results/cells/{cell}/metrics.json"),
-        history=update("results/cells/{cell}/history.csv"),
-        model=update("results/cells/{cell}/model.pt"),
-    log:
-        "logs/cells/{cell}.log",
-    wildcard_constraints:
-        # any one path component (cell_job_manifest checks the id against the plan): an alternation of
-        # every cell id made `snakemake -n` quadratic in the grid
-        cell=r"[^/]+",
-    conda:
-        "../envs/study.yaml"
-    shell:
-        # written by the training job: touched to be newer than its manifest. A missing file (deleted by
-        # hand) removes the manifest, so that the next run retrains the job
-        "for f in {output:q}; do test -f $f || {{ rm -f {input:q}; echo error: $f is missing: removed "
-        "{input:q}, rerun to retrain its job >&2; exit 1; }}; done; touch {output:q}; echo ok > {log:q}"

@@ -1,16 +1,22 @@
 import os
 import sys
 
+from surrogate_study.plan.cost import DEFAULT_RATES, job_seconds, read_rates
 from surrogate_study.storage.cell_files import stale_jobs
+from surrogate_study.storage.grid_progress import (
+    PROGRESS_FILE,
+    start_message,
+    write_progress_plan,
+)
 
 
 # Helpers of workflow/rules/train.smk (no rules here).
 # Training: one rule `train` with the job as wildcard, one job per entry of PLAN.jobs (the cells of one
 # architecture, trained as one batched computation), so that a cluster profile addresses every training
-# job by one name (`set-resources: train: ...`). A wildcard rule cannot declare a job's variable list of
-# cell files as outputs, so `train` declares the job's manifest results/jobs/<job>_<n>cells.json (written
-# last, after every cell's outputs) and the local rule `cell` declares each cell's metrics.json,
-# history.csv and model.pt (the files the training job wrote, checked to be there).
+# job by one name (`set-resources: train: ...`). `train` declares the job's manifest
+# results/jobs/<job>_<n>cells.json (written last, after every cell's folder, with the files' sizes); the
+# readers of cells depend on the manifests (common.smk: cell_manifests) and a cell file deleted or cut short
+# retrains its job (the check at planning below).
 # Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last:
 # neuron-steps of its cells times a per-cell factor measured on the core (time of a training step of
 # K = 9 cells against one of SuperSpike feed-forward Randman cells, docs/performance.md): recurrent
@@ -30,12 +36,6 @@ _WORK = {
 _PRIORITY = {
     job: rank for rank, job in enumerate(sorted(_WORK, key=lambda j: (_WORK[j], j)))
 }
-_JOB_OF_CELL = {cell: job for job, cells in PLAN.jobs.items() for cell in cells}
-
-
-def job_manifest(job):
-    """The file that marks a training job done: results/jobs/<job>_<number of cells>cells.json."""
-    return f"results/jobs/{job}_{len(PLAN.jobs[job])}cells.json"
 
 
 def train_benchmark(job):
@@ -52,17 +52,6 @@ def train_job_cells(wildcards):
             f"(jobs: {', '.join(job_manifest(j) for j in PLAN.jobs)})"
         )
     return cells
-
-
-def cell_job_manifest(wildcards):
-    """The manifest of the job that trains the cell named by the wildcards (a cell not in the plan: one line)."""
-    job = _JOB_OF_CELL.get(wildcards.cell)
-    if job is None:
-        raise ValueError(
-            f"no cell {wildcards.cell!r} in this config: results/cells/<cell>/ must name a planned cell "
-            f"(`snakemake -n` lists them; {len(_JOB_OF_CELL)} cells planned)"
-        )
-    return job_manifest(job)
 
 
 def train_conda_env():
@@ -98,3 +87,34 @@ def _prepare_dag_forcing(*args, _prepare=workflow._prepare_dag, **kwargs):
 
 if _FORCED:
     workflow._prepare_dag = _prepare_dag_forcing
+
+
+# Progress of a long grid: the cost model's predicted wall seconds of every training job (rates of
+# benchmarks/cost_calibration.py; none without a rates file). When the run starts, the jobs still to train and
+# their predicted time on this run's cores are printed and written to .snakemake/grid_progress.json; each
+# training job then prints on the terminal when it ends how many jobs are done and about how long the rest
+# will take (surrogate_study.storage.grid_progress).
+def _predicted_seconds():
+    threads = int(config.get("train_threads", 2))
+    try:
+        rates = read_rates(config.get("cost_rates", DEFAULT_RATES))
+        return {
+            job_manifest(job): job_seconds(
+                [PLAN.cells[c] for c in cells], rates, threads
+            )
+            for job, cells in PLAN.jobs.items()
+        }
+    except (OSError, ValueError) as error:
+        print(f"note: no time prediction for this grid ({error})", file=sys.stderr)
+        return {}
+
+
+onstart:
+    _plan = write_progress_plan(
+        PROGRESS_FILE,
+        _predicted_seconds(),
+        cores=workflow.cores or 1,
+        threads=int(config.get("train_threads", 2)),
+    )
+    if _plan["jobs"]:
+        print(start_message(_plan), file=sys.stderr)

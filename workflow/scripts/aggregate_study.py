@@ -2,6 +2,7 @@
 
 import json
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -12,13 +13,15 @@ snakemake = globals()["snakemake"]
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 rows = json.loads(snakemake.params.rows)
-# every input checked where it is read: a corrupt file is one line naming it
+# the cells' folders, written by the training jobs whose manifests are this rule's inputs
+folders = [Path("results/cells") / labels["cell"] for labels in rows]
+# every input checked where it is read: a corrupt or missing file is one line naming it
 with corrupt_input_ends_job():
-    metrics = [read_metrics(path) for path in snakemake.input.metrics]
+    metrics = [read_metrics(folder / "metrics.json") for folder in folders]
     table = pd.DataFrame([cell_row(m, labels) for m, labels in zip(metrics, rows)])
     history = pd.concat(
-        [history_frame(path, labels["cell"], m["epochs_completed"])
-         for labels, path, m in zip(rows, snakemake.input.history, metrics)],
+        [history_frame(folder / "history.csv", labels["cell"], m["epochs_completed"])
+         for labels, folder, m in zip(rows, folders, metrics)],
         ignore_index=True,
     )
 write_frame_atomic(snakemake.output.table, table)

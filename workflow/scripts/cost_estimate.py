@@ -1,25 +1,22 @@
-"""Snakemake adapter: estimated CPU-hours of the configured grid, per study and per dataset, printed and written
-as TSV (Randman from the reference jobs' neuron-step rate, real datasets from their measured per-sample cost)."""
+"""Snakemake adapter: predicted core-hours of the configured grid, per study and per dataset, and its wall hours on
+the run's cores, printed and written as TSV (surrogate_study.plan.cost, rates of benchmarks/cost_calibration.py)."""
 
-from pathlib import Path
-
-import pandas as pd
-
-from surrogate_study.plan.cost import estimate, estimate_by_dataset, seconds_per_neuron_step
+from surrogate_study.plan.cost import estimate, estimate_by_dataset, grid_wall_hours, read_rates
 
 snakemake = globals()["snakemake"]
 log = open(snakemake.log[0], "w", buffering=1)
-benchmarks = pd.read_csv(snakemake.input.benchmarks)
-sample_costs = pd.read_csv(snakemake.input.sample_costs) if Path(snakemake.input.sample_costs).exists() else None
-threads = snakemake.params.threads
-table = estimate(snakemake.params.studies, snakemake.params.cells, benchmarks, threads, sample_costs)
-by_dataset = estimate_by_dataset(snakemake.params.cells, benchmarks, threads, sample_costs)
+rates = read_rates(snakemake.input.rates)
+threads, cores = int(snakemake.params.threads), max(1, int(snakemake.params.cores or 1))
+cells = snakemake.params.cells
+table = estimate(snakemake.params.studies, cells, rates, threads)
+by_dataset = estimate_by_dataset(cells, rates, threads)
+jobs = {job: [cells[c] for c in members] for job, members in snakemake.params.jobs.items()}
+wall = grid_wall_hours(jobs, rates, threads, cores)
 table.to_csv(snakemake.output.studies, sep="\t", index=False)
 by_dataset.to_csv(snakemake.output.datasets, sep="\t", index=False)
-rate = seconds_per_neuron_step(benchmarks)
-text = (f"reference: {snakemake.input.benchmarks} ({len(benchmarks)} jobs, {rate:.3g} s per neuron-step, "
-        f"{threads} threads per job); per-sample costs: {snakemake.input.sample_costs}\n"
+text = (f"rates: {snakemake.input.rates} ({len(rates)} measured architectures); {threads} threads per job\n"
         + table.to_string(index=False, float_format="%.3g") + "\n\nper dataset:\n"
-        + by_dataset.to_string(index=False, float_format="%.3g"))
+        + by_dataset.to_string(index=False, float_format="%.3g")
+        + f"\n\npredicted wall time on {cores} cores ({max(1, cores // threads)} jobs at a time): {wall:.2f} h")
 print(text)
 print(text, file=log)

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,7 @@ import yaml
 from surrogate_study.plan.errors import allocation_message, is_allocation_failure
 from surrogate_study.storage.atomic import CorruptFileError, DiskFullError, write_text_atomic
 from surrogate_study.storage.cell_files import file_sizes
+from surrogate_study.storage.grid_progress import PROGRESS_FILE, job_done_message
 from surrogate_study.training.finished import CONFIG_NAME, finished_metrics
 from surrogate_study.training.trainer import train_cells
 
@@ -35,7 +37,8 @@ def train_job() -> None:
     all_metrics = [kept[k] if k in kept else trained[todo.index(k)] for k in range(len(configs))]
     for metrics, out_dir in zip(all_metrics, out_dirs):
         logging.info("%s: status %s, test accuracy %s", out_dir.name, metrics["status"], metrics["test_accuracy"])
-    # the manifest marks the job done (the `cell` rule checks each cell's files against it): written last
+    # the manifest marks the job done (the readers of cells depend on it; planning checks the cells' files against
+    # its sizes): written last
     manifest = {
         "cells": list(snakemake.params.cells),
         "status": {out_dir.name: metrics["status"] for metrics, out_dir in zip(all_metrics, out_dirs)},
@@ -46,6 +49,7 @@ def train_job() -> None:
     write_text_atomic(snakemake.output[0], json.dumps(manifest, indent=1) + "\n")
 
 
+started = time.perf_counter()
 try:
     train_job()
 except (CorruptFileError, DiskFullError) as error:  # a truncated data/processed/*.npz, a full disk: one line
@@ -58,3 +62,8 @@ except (MemoryError, RuntimeError) as error:
     logging.exception("allocation failed")
     print(f"error: {snakemake.output[0]}: {allocation_message(configs[0])}", file=sys.__stderr__)
     sys.exit(1)
+# the grid's progress and ETA on the terminal (from the run's predictions, written when it started)
+progress = job_done_message(PROGRESS_FILE, snakemake.output[0], time.perf_counter() - started)
+if progress:
+    logging.info("%s", progress)
+    print(progress, file=sys.__stderr__)

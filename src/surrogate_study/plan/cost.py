@@ -1,30 +1,49 @@
-"""Cost estimates: CPU-hours of a planned grid from measured benchmark data.
+"""Cost model: the wall and core seconds of a planned training job from measured per-architecture rates.
 
-Two measured rates:
+A rate is measured by ``benchmarks/cost_calibration.py``: one planned job of each architecture (its cells,
+batch and threads as planned) trains a few epochs and the median epoch after the first (warm-up: compiled
+kernels, silent hidden layers) gives
 
-- Randman (and any architecture without a per-sample measurement): work of one cell in
-  neuron-steps = training samples × epochs × time steps × Σ hidden units (the evaluation passes
-  are folded into the measured rate). The rate (seconds per neuron-step) is the total measured wall
-  time of the reference jobs over their total work; CPU-hours = work × rate × threads / 3600.
-- Real datasets (MNIST, Fashion-MNIST, SHD, MNIST-5k): CPU-hours = training samples × epochs ×
-  c_arch / 3600, where c_arch (CPU seconds per training sample and epoch for one cell, the
-  evaluation of its validation and test splits included) is measured for the cell's architecture
-  (inputs, hidden layers, recurrence, classes) by ``benchmarks/sample_cost.py`` into
-  ``benchmarks/sample_cost.csv``. Inputs (784 / 700 vs Randman's 20) and recurrence change the cost
-  per neuron-step, so Randman's rate is not scaled to them.
+    r_arch = epoch wall seconds / (K_arch · N_train)        [s per cell and training sample, evaluation included]
+
+where K_arch is the job's cell count and N_train its training samples per epoch (the validation and test
+splits evaluated in the dataset's own proportion to them). A job of K cells of that architecture then takes
+
+    wall_s = Σ_cells N_train(cell) · epochs(cell) · r_arch            core_s = wall_s · threads_arch
+
+(linear in K: a job of fewer cells is predicted proportionally faster). Rates are per threads per job;
+at other threads core seconds are kept. An architecture without a rate is scaled from the measured one with
+the same recurrence and the nearest input count by Σ hidden, and says so. Rates are read with the csv module, so that planning (the Snakefile's
+ETA, the grid-size check) stays free of pandas; the per-study and per-dataset tables use pandas.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from surrogate_study.plan.dataset_catalog import PREPROCESSING, REAL_DATASETS, split_sizes
 
 if TYPE_CHECKING:  # pandas is imported where a table is built, so that planning stays light
     import pandas as pd
 
-SAMPLE_COST_COLUMNS = ["architecture", "n_inputs", "hidden", "recurrent", "n_classes", "steps", "batch_size",
-                       "cells", "threads", "train_samples", "epochs", "wall_s", "cpu_s_per_sample"]
+#: Columns of benchmarks/cost_rates.csv (written by benchmarks/cost_calibration.py).
+RATE_COLUMNS = ["architecture", "dataset", "cells", "threads", "batch_size", "train_samples", "eval_samples",
+                "input_spikes", "jobs_at_once", "epochs_timed", "epoch_s", "s_per_cell_sample", "machine", "commit"]
+#: Default rates file of the workflow config's ``cost_rates`` key.
+DEFAULT_RATES = "benchmarks/cost_rates.csv"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Measured wall seconds per cell and training sample of one architecture (evaluation included)."""
+
+    architecture: str
+    s_per_cell_sample: float
+    threads: int
+    cells: int
 
 
 def train_samples(config: Mapping[str, Any]) -> int:
@@ -39,6 +58,16 @@ def train_samples(config: Mapping[str, Any]) -> int:
     return split_sizes(samples, [split["train"], split["valid"], split["test"]])[0]
 
 
+def eval_samples(config: Mapping[str, Any]) -> int:
+    """Validation plus test samples evaluated after each epoch of one cell."""
+    dataset = config["dataset"]
+    if dataset["name"] in REAL_DATASETS:
+        spec = REAL_DATASETS[dataset["name"]]
+        return spec.train_size - train_samples(config) + spec.test_size
+    samples = dataset.get("samples_per_class", 0) * dataset.get("classes", 0)
+    return samples - train_samples(config)
+
+
 def time_steps(config: Mapping[str, Any]) -> int:
     """Time steps of one cell's inputs (a real dataset's: its package preprocessing default)."""
     dataset = config["dataset"]
@@ -47,84 +76,115 @@ def time_steps(config: Mapping[str, Any]) -> int:
     return int(dataset.get("steps", 0))
 
 
+def n_inputs(config: Mapping[str, Any]) -> int:
+    dataset = config["dataset"]
+    return REAL_DATASETS[dataset["name"]].n_units if dataset["name"] in REAL_DATASETS else dataset.get("units", 0)
+
+
 def architecture(config: Mapping[str, Any]) -> str:
     """"inputs-hidden-classes" of one cell, e.g. "784-100-10", "700-128r-20", "20-100x100-10" (r: recurrent)."""
     dataset, model = config["dataset"], config["model"]
-    if dataset["name"] in REAL_DATASETS:
-        spec = REAL_DATASETS[dataset["name"]]
-        n_in, n_out = spec.n_units, spec.n_classes
-    else:
-        n_in, n_out = dataset.get("units", 0), dataset.get("classes", 0)
+    n_out = REAL_DATASETS[dataset["name"]].n_classes if dataset["name"] in REAL_DATASETS else dataset.get("classes", 0)
     hidden = "x".join(str(h) for h in model["hidden"]) + ("r" if model["recurrent"] else "")
-    return f"{n_in}-{hidden}-{n_out}"
+    return f"{n_inputs(config)}-{hidden}-{n_out}"
 
 
 def neuron_steps(config: Mapping[str, Any]) -> float:
-    """Training work of one cell in neuron-steps."""
+    """Training work of one cell in neuron-steps (samples × epochs × T × Σ hidden; job priorities)."""
     return float(train_samples(config)) * config["training"]["epochs"] * time_steps(config) \
         * sum(config["model"]["hidden"])
 
 
-def seconds_per_neuron_step(benchmarks: pd.DataFrame) -> float:
-    """Measured rate: Σ wall seconds / Σ neuron-steps over the reference jobs."""
-    return float(benchmarks["s"].sum() / benchmarks["neuron_steps"].sum())
+Rates = Mapping[tuple[str, int], Rate]
 
 
-def sample_cost_table(sample_costs: pd.DataFrame | None) -> dict[str, float]:
-    """architecture -> measured CPU seconds per training sample and epoch (the last row of an architecture wins)."""
-    if sample_costs is None or sample_costs.empty:
+def read_rates(path: str | Path) -> dict[tuple[str, int], Rate]:
+    """(architecture, threads) -> :class:`Rate` from a rates CSV (the last such row wins); {} when absent."""
+    if not Path(path).is_file():
         return {}
-    missing = sorted(set(SAMPLE_COST_COLUMNS) - set(sample_costs.columns))
-    if missing:
-        raise ValueError(f"sample-cost table lacks the columns {', '.join(missing)} "
-                         f"(expected {', '.join(SAMPLE_COST_COLUMNS)}); rerun benchmarks/sample_cost.py")
-    return {str(a): float(c) for a, c in zip(sample_costs["architecture"], sample_costs["cpu_s_per_sample"])}
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = sorted({"architecture", "s_per_cell_sample", "threads", "cells"} - set(reader.fieldnames or []))
+        if missing:
+            raise ValueError(f"{path}: the rates table lacks the column(s) {', '.join(missing)}; "
+                             "rerun benchmarks/cost_calibration.py")
+        return {(row["architecture"], int(row["threads"])): Rate(
+            row["architecture"], float(row["s_per_cell_sample"]), int(row["threads"]), int(row["cells"]))
+            for row in reader}
 
 
-def cell_cost(config: Mapping[str, Any], rate: float, threads: int,
-              per_sample: Mapping[str, float]) -> tuple[float, str]:
-    """(CPU seconds, how) of one cell: measured per sample for a real dataset's architecture, else neuron-steps."""
+def _parts(arch: str) -> tuple[int, list[int], bool]:
+    n_in, hidden, _ = arch.split("-")
+    recurrent = hidden.endswith("r")
+    return int(n_in), [int(h) for h in hidden.rstrip("r").split("x")], recurrent
+
+
+def rate_for(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[Rate, str]:
+    """The rate of a cell's architecture at ``threads`` threads per job, and how it was found: measured at those
+    threads; else measured at other threads (core seconds kept: wall × their threads / ``threads``); else scaled
+    from the nearest measured architecture (same recurrence, nearest input count and depth) by Σ hidden."""
     arch = architecture(config)
-    if config["dataset"]["name"] in REAL_DATASETS and arch in per_sample:
-        return train_samples(config) * config["training"]["epochs"] * per_sample[arch], "per sample " + arch
-    return neuron_steps(config) * rate * threads, "neuron-step rate (Randman)"
+    if not rates:
+        raise ValueError("no measured cost rates: run benchmarks/cost_calibration.py (writes benchmarks/cost_rates.csv)")
+    if (arch, threads) in rates:
+        return rates[arch, threads], "measured " + arch
+    n_in, hidden, recurrent = _parts(arch)
+
+    def distance(key: tuple[str, int]) -> tuple[bool, int, int, int]:
+        o_in, o_hidden, o_rec = _parts(key[0])
+        return o_rec != recurrent, abs(o_in - n_in), abs(len(o_hidden) - len(hidden)), abs(key[1] - threads)
+
+    nearest = rates[min(sorted(rates), key=distance)]
+    scale = sum(hidden) / sum(_parts(nearest.architecture)[1]) * nearest.threads / threads
+    how = (f"measured {arch} at {nearest.threads} threads" if nearest.architecture == arch
+           else f"scaled from {nearest.architecture}")
+    return Rate(arch, nearest.s_per_cell_sample * scale, threads, nearest.cells), how
+
+
+def cell_seconds(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[float, float, str]:
+    """(wall seconds it adds to its job, core seconds, how) of one cell in a job of ``threads`` threads."""
+    rate, how = rate_for(config, rates, threads)
+    wall = train_samples(config) * config["training"]["epochs"] * rate.s_per_cell_sample
+    return wall, wall * rate.threads, how
+
+
+def job_seconds(configs: Sequence[Mapping[str, Any]], rates: Rates, threads: int) -> float:
+    """Predicted wall seconds of one training job of ``threads`` threads (its cells trained together)."""
+    return sum(cell_seconds(config, rates, threads)[0] for config in configs)
 
 
 def estimate(studies: Mapping[str, list[str]], cells: Mapping[str, Mapping[str, Any]],
-             benchmarks: pd.DataFrame, threads: int, sample_costs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per study and in total: distinct cells, neuron-steps and estimated CPU-hours."""
+             rates: Rates, threads: int) -> pd.DataFrame:
+    """Per study and in total: cells, cells new to the study (a shared cell counts once), neuron-steps and
+    predicted core-hours."""
     import pandas as pd
 
-    rate, per_sample = seconds_per_neuron_step(benchmarks), sample_cost_table(sample_costs)
     rows, counted = [], set()
     for study, members in studies.items():
         new = [c for c in members if c not in counted]
         counted.update(new)
-        work = sum(neuron_steps(cells[c]) for c in new)
-        seconds = sum(cell_cost(cells[c], rate, threads, per_sample)[0] for c in new)
-        rows.append({"study": study, "cells": len(members), "new_cells": len(new), "neuron_steps": work,
-                     "cpu_hours": seconds / 3600})
+        rows.append({"study": study, "cells": len(members), "new_cells": len(new),
+                     "neuron_steps": sum(neuron_steps(cells[c]) for c in new),
+                     "cpu_hours": sum(cell_seconds(cells[c], rates, threads)[1] for c in new) / 3600})
     table = pd.DataFrame(rows)
     total = {"study": "total", "cells": len(counted), "new_cells": len(counted),
              "neuron_steps": table["neuron_steps"].sum(), "cpu_hours": table["cpu_hours"].sum()}
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
-def estimate_by_dataset(cells: Mapping[str, Mapping[str, Any]], benchmarks: pd.DataFrame, threads: int,
-                        sample_costs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per dataset (all studies, each cell once): cells, architectures, how it is costed, CPU-hours; and a total."""
+def estimate_by_dataset(cells: Mapping[str, Mapping[str, Any]], rates: Rates, threads: int) -> pd.DataFrame:
+    """Per dataset (all studies, each cell once): cells, architectures, how each is costed, core-hours; a total."""
     import pandas as pd
 
-    rate, per_sample = seconds_per_neuron_step(benchmarks), sample_cost_table(sample_costs)
     rows: dict[str, dict[str, Any]] = {}
     for config in cells.values():
-        seconds, how = cell_cost(config, rate, threads, per_sample)
+        _, core, how = cell_seconds(config, rates, threads)
         row = rows.setdefault(config["dataset"]["name"], {"cells": 0, "architectures": set(), "how": set(),
                                                           "train_samples": train_samples(config), "seconds": 0.0})
         row["cells"] += 1
         row["architectures"].add(architecture(config))
         row["how"].add(how)
-        row["seconds"] += seconds
+        row["seconds"] += core
     table = pd.DataFrame([{"dataset": name, "cells": r["cells"], "train_samples": r["train_samples"],
                            "architectures": ", ".join(sorted(r["architectures"])), "cost": "; ".join(sorted(r["how"])),
                            "cpu_hours": r["seconds"] / 3600} for name, r in rows.items()],
@@ -132,3 +192,13 @@ def estimate_by_dataset(cells: Mapping[str, Mapping[str, Any]], benchmarks: pd.D
     total = {"dataset": "total", "cells": int(table["cells"].sum()), "train_samples": "", "architectures": "",
              "cost": "", "cpu_hours": table["cpu_hours"].sum()}
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
+def grid_wall_hours(jobs: Mapping[str, Sequence[Mapping[str, Any]]], rates: Rates, threads: int,
+                    cores: int) -> float:
+    """Predicted wall hours of the jobs on ``cores`` cores: ⌊cores / threads⌋ jobs of ``threads`` threads at a
+    time, longest first (Snakemake's priorities), each to the earliest free slot."""
+    slots = [0.0] * max(1, cores // max(1, threads))
+    for seconds in sorted((job_seconds(configs, rates, threads) for configs in jobs.values()), reverse=True):
+        slots[slots.index(min(slots))] += seconds
+    return max(slots) / 3600

@@ -9,13 +9,11 @@ sample of each study's axis points, scaled to the study's size.
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 from typing import Any, Mapping
 
 from surrogate_study.plan.config import resolve_config
-from surrogate_study.plan.cost import cell_cost
+from surrogate_study.plan.cost import DEFAULT_RATES, cell_seconds, read_rates
 from surrogate_study.plan.errors import ConfigError
 from surrogate_study.plan.overrides import deep_merge
 from surrogate_study.plan.study import axis_points
@@ -46,24 +44,9 @@ def _point(points: list[list[tuple[Any, dict]]], index: int) -> list[tuple[Any, 
     return list(reversed(chosen))
 
 
-def _reference_rate(path: str | Path) -> float:
-    """Seconds per neuron-step of the reference jobs (Σ s / Σ neuron_steps of a benchmarks table)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return sum(float(r["s"]) for r in rows) / sum(float(r["neuron_steps"]) for r in rows)
-
-
-def _sample_costs(path: str | Path) -> dict[str, float]:
-    if not Path(path).is_file():
-        return {}
-    with open(path, newline="") as handle:
-        return {r["architecture"]: float(r["cpu_s_per_sample"]) for r in csv.DictReader(handle)}
-
-
 def estimated_core_hours(workflow_config: Mapping[str, Any], sizes: Mapping[str, int]) -> float:
     """Estimated CPU-hours of the grid (each study's mean sampled cell cost times its size)."""
-    rate = _reference_rate(workflow_config.get("reference_benchmarks", "benchmarks/reference_cpu.csv"))
-    per_sample = _sample_costs(workflow_config.get("sample_costs", "benchmarks/sample_cost.csv"))
+    rates = read_rates(workflow_config.get("cost_rates", DEFAULT_RATES))
     threads = int(workflow_config.get("train_threads", 2))
     base, datasets = workflow_config.get("base") or {}, workflow_config.get("datasets") or {}
     seconds = 0.0
@@ -81,7 +64,7 @@ def estimated_core_hours(workflow_config: Mapping[str, Any], sizes: Mapping[str,
             extra = datasets.get(dataset.get("name", "randman"))
             if extra:
                 user = {**user, "dataset": deep_merge(extra, dataset)}
-            costs.append(cell_cost(resolve_config(user, allow_large=True), rate, threads, per_sample)[0])
+            costs.append(cell_seconds(resolve_config(user, allow_large=True), rates, threads)[1])
         seconds += sum(costs) / len(costs) * size
     return seconds / 3600
 

@@ -21,7 +21,7 @@ def _config(name: str) -> dict:
 
 @pytest.fixture(autouse=True)
 def _in_root(monkeypatch):
-    monkeypatch.chdir(ROOT)  # the cost model reads benchmarks/reference_cpu.csv
+    monkeypatch.chdir(ROOT)  # the cost model reads benchmarks/cost_rates.csv
 
 
 def test_the_shipped_configs_are_within_the_default_limit():

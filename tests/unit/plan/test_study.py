@@ -1,11 +1,10 @@
-"""Studies -> cells -> jobs; aggregation helpers; cost estimate."""
+"""Studies -> cells -> jobs; aggregation helpers (the cost model: test_cost_model.py)."""
 
 import pandas as pd
 import pytest
 
 from surrogate_study.analysis.aggregate import best_by_validation
 from surrogate_study.plan.config import ConfigError
-from surrogate_study.plan.cost import estimate, neuron_steps
 from surrogate_study.plan.study import plan_studies
 
 BASE = {"training": {"epochs": 2}, "dataset": {"samples_per_class": 10}}
@@ -78,47 +77,6 @@ def test_best_by_validation_selects_on_validation_and_skips_diverged():
     best = best_by_validation(table, ["shape"]).set_index("shape")
     assert best.loc["s", "cell"] == "b" and best.loc["s", "test_accuracy"] == 0.7
     assert best.loc["e", "cell"] == "d"
-
-
-def test_cost_estimate_scales_with_work():
-    plan = plan_studies(workflow_config())
-    config = next(iter(plan.cells.values()))
-    assert neuron_steps(config) == 80 * 2 * 100 * 100  # 8 train samples x 10 classes, 2 epochs, T, hidden
-    benchmarks = pd.DataFrame({"s": [10.0, 30.0], "neuron_steps": [1e6, 3e6]})  # 1e-5 s per neuron-step
-    table = estimate({k: plan.study_cells(k) for k in plan.studies}, plan.cells, benchmarks, threads=2)
-    total = table.set_index("study").loc["total"]
-    assert total["cells"] == len(plan.cells)
-    assert total["cpu_hours"] == pytest.approx(len(plan.cells) * 1.6e6 * 1e-5 * 2 / 3600)
-    assert table.set_index("study").loc["cases", "new_cells"] == 1
-
-
-def test_real_dataset_cost_is_the_measured_per_sample_cost_of_its_architecture():
-    from surrogate_study.plan.cost import architecture, estimate_by_dataset, train_samples
-    from surrogate_study.plan.config import resolve_config
-
-    mnist = resolve_config({"dataset": {"name": "mnist"}, "training": {"epochs": 30, "batch_size": 128}})
-    shd = resolve_config({"dataset": {"name": "shd"}, "model": {"hidden": [128], "recurrent": True},
-                          "training": {"epochs": 50}})
-    randman = resolve_config({"training": {"epochs": 50}})
-    assert (architecture(mnist), architecture(shd), architecture(randman)) == ("784-100-10", "700-128r-20", "20-100-10")
-    assert train_samples(mnist) == 54000 and train_samples(shd) == 8156 - 816 and train_samples(randman) == 8000
-    costs = pd.DataFrame([{"architecture": a, "cpu_s_per_sample": c, **{k: 0 for k in (
-        "n_inputs", "hidden", "recurrent", "n_classes", "steps", "batch_size", "cells", "threads", "train_samples",
-        "epochs", "wall_s")}} for a, c in (("784-100-10", 2e-3), ("700-128r-20", 5e-3))])
-    benchmarks = pd.DataFrame({"s": [10.0], "neuron_steps": [1e6]})  # 1e-5 s per neuron-step
-    cells = {"m": mnist, "s": shd, "r": randman}
-    table = estimate_by_dataset(cells, benchmarks, threads=2, sample_costs=costs).set_index("dataset")
-    assert table.loc["mnist", "cpu_hours"] == pytest.approx(54000 * 30 * 2e-3 / 3600)
-    assert table.loc["shd", "cpu_hours"] == pytest.approx(7340 * 50 * 5e-3 / 3600)
-    assert table.loc["randman", "cpu_hours"] == pytest.approx(8000 * 50 * 100 * 100 * 1e-5 * 2 / 3600)
-    assert table.loc["mnist", "cost"] == "per sample 784-100-10"
-    studies = estimate({"a": ["m", "s"], "b": ["s", "r"]}, cells, benchmarks, 2, costs).set_index("study")
-    assert studies.loc["total", "cpu_hours"] == pytest.approx(table.loc["total", "cpu_hours"])
-    # without a measurement of its architecture a real dataset falls back to the neuron-step rate, and says so
-    fallback = estimate_by_dataset({"m": mnist}, benchmarks, threads=2).set_index("dataset")
-    assert fallback.loc["mnist", "cost"] == "neuron-step rate (Randman)"
-    with pytest.raises(ValueError, match="lacks the columns .*cpu_s_per_sample"):
-        estimate_by_dataset(cells, benchmarks, 2, costs.drop(columns="cpu_s_per_sample"))
 
 
 def test_new_keys_at_their_earlier_value_keep_a_cells_id():

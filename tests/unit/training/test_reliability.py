@@ -40,6 +40,26 @@ def test_the_jobs_thread_count_holds_for_the_whole_run(tiny_config, tmp_path):
     torch.set_num_threads(2)
 
 
+@pytest.mark.parametrize("hidden, recurrent", [([16, 16], False), ([16], True)])
+def test_a_jobs_numbers_do_not_depend_on_its_thread_count(tiny_config, tmp_path, hidden, recurrent):
+    """1 or 2 threads per job train the same numbers bit for bit (per-chunk sums, docs/design.md), so the grid may
+    run two 1-thread jobs side by side (config/paper.yaml: `train_threads: 1`) without changing a result."""
+    runs = {}
+    for threads in (1, 2):
+        configs = [copy.deepcopy(tiny_config) for _ in range(3)]
+        for seed, config in enumerate(configs):
+            config.update(threads=threads, seed=seed)
+            config["model"].update(hidden=hidden, recurrent=recurrent)
+            config["training"].update(epochs=2, batch_size=40)
+        folders = [tmp_path / f"t{threads}" / str(seed) for seed in range(3)]
+        metrics = train_cells(configs, folders, progress=False)
+        runs[threads] = ([{k: v for k, v in m.items() if k not in ("wall_time_s", "threads", "numba_threads",
+                                                                    "config")} for m in metrics],
+                         [(folder / "history.csv").read_text() for folder in folders])
+    torch.set_num_threads(2)
+    assert runs[1] == runs[2]
+
+
 # --- config numbers and files ----------------------------------------------------------------------------
 
 

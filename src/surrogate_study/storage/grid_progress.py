@@ -1,0 +1,78 @@
+"""Progress and ETA of a long grid, from the cost model's prediction of every training job.
+
+When a workflow run starts (Snakemake's ``onstart``), :func:`write_progress_plan` writes
+``.snakemake/grid_progress.json``: the predicted wall seconds of every planned training job (by its manifest,
+``results/jobs/<job>_<n>cells.json``), the run's cores and threads per job. Each training job reads it when it
+ends and prints one line (:func:`job_done_message`): how long it took against its prediction, how many
+training jobs of the grid are done, and the rest's predicted time on this run's cores,
+
+    remaining wall ≈ Σ predicted seconds of the jobs without a manifest / ⌊cores / threads⌋,
+
+scaled by measured / predicted of the jobs this run finished so far (so that a machine slower or faster
+than the one the rates were measured on is seen after the first jobs). Light: imported while planning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from surrogate_study.storage.atomic import write_text_atomic
+
+#: Where the run's predictions are kept (Snakemake's own folder: not a result).
+PROGRESS_FILE = Path(".snakemake") / "grid_progress.json"
+
+
+def duration(seconds: float) -> str:
+    """'2 h 05 min', '7 min 30 s', '42 s'."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def slots(plan: Mapping[str, Any]) -> int:
+    """Training jobs that run at a time: ⌊cores / threads per job⌋, at least 1."""
+    return max(1, int(plan["cores"]) // max(1, int(plan["threads"])))
+
+
+def write_progress_plan(path: str | Path, predicted: Mapping[str, float], cores: int, threads: int) -> dict:
+    """Write the run's predictions (manifest -> wall seconds) and what of them is still to train; return it."""
+    todo = [job for job in predicted if not os.path.exists(job)]
+    plan = {"cores": int(cores), "threads": int(threads), "jobs": dict(predicted), "todo_at_start": todo,
+            "finished_this_run": {}}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(plan) + "\n")
+    return plan
+
+
+def start_message(plan: Mapping[str, Any]) -> str:
+    """One line: the training jobs still to train and their predicted wall time on this run's cores."""
+    todo = plan["todo_at_start"]
+    seconds = sum(plan["jobs"][job] for job in todo)
+    return (f"grid: {len(todo)} of {len(plan['jobs'])} training jobs to train, predicted "
+            f"{seconds * plan['threads'] / 3600:.2f} core-hours, about {duration(seconds / slots(plan))} on "
+            f"{plan['cores']} cores (cost model: benchmarks/cost_rates.csv)")
+
+
+def job_done_message(path: str | Path, manifest: str, wall_s: float) -> str | None:
+    """Record a finished job in the run's progress file and return its progress line (None without a plan)."""
+    try:
+        plan = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    jobs = plan.get("jobs", {})
+    if manifest not in jobs:
+        return None
+    plan["finished_this_run"][manifest] = wall_s
+    write_text_atomic(path, json.dumps(plan) + "\n")
+    finished = plan["finished_this_run"]
+    speed = sum(finished.values()) / max(1e-9, sum(jobs[job] for job in finished if job in jobs))
+    done = [job for job in jobs if job == manifest or os.path.exists(job)]
+    left = sum(seconds for job, seconds in jobs.items() if job not in done) * speed / slots(plan)
+    return (f"progress: {Path(manifest).stem} trained in {duration(wall_s)} (predicted {duration(jobs[manifest])}); "
+            f"{len(done)} of {len(jobs)} training jobs done, about {duration(left)} left on {plan['cores']} cores")

@@ -1,0 +1,41 @@
+"""The grid's progress line: jobs done and the predicted rest, scaled by how this run's jobs compared."""
+
+import json
+
+import pytest
+
+from surrogate_study.storage.grid_progress import (
+    duration,
+    job_done_message,
+    start_message,
+    write_progress_plan,
+)
+
+
+@pytest.mark.parametrize("seconds, text", [(42.4, "42 s"), (450, "7 min 30 s"), (7500, "2 h 05 min"), (-3, "0 s")])
+def test_durations_read_as_hours_minutes_seconds(seconds, text):
+    assert duration(seconds) == text
+
+
+def test_the_eta_counts_the_jobs_left_on_the_runs_slots_at_the_measured_speed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "jobs").mkdir(parents=True)
+    jobs = {f"results/jobs/{name}_2cells.json": seconds for name, seconds in
+            (("a-000", 100.0), ("b-000", 200.0), ("c-000", 300.0), ("d-000", 400.0))}
+    (tmp_path / "results/jobs/a-000_2cells.json").write_text("{}")  # finished before this run
+    plan = write_progress_plan("progress.json", jobs, cores=2, threads=1)
+    assert plan["todo_at_start"] == list(jobs)[1:]
+    assert start_message(plan) == ("grid: 3 of 4 training jobs to train, predicted 0.25 core-hours, about 7 min 30 s "
+                                   "on 2 cores (cost model: benchmarks/cost_rates.csv)")  # 900 s on 2 slots
+    # b took twice its prediction: the rest (c, d: 700 s predicted) is expected at that speed, on 2 slots
+    line = job_done_message("progress.json", "results/jobs/b-000_2cells.json", 400.0)
+    assert line == ("progress: b-000_2cells trained in 6 min 40 s (predicted 3 min 20 s); 2 of 4 training jobs done, "
+                    "about 11 min 40 s left on 2 cores")
+    assert json.loads((tmp_path / "progress.json").read_text())["finished_this_run"] == {
+        "results/jobs/b-000_2cells.json": 400.0}
+
+
+def test_without_a_plan_or_for_a_job_it_does_not_know_nothing_is_printed(tmp_path):
+    assert job_done_message(tmp_path / "absent.json", "results/jobs/a-000_1cells.json", 1.0) is None
+    write_progress_plan(tmp_path / "p.json", {"results/jobs/a-000_1cells.json": 1.0}, cores=1, threads=1)
+    assert job_done_message(tmp_path / "p.json", "results/jobs/z-000_1cells.json", 1.0) is None
