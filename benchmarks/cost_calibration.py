@@ -4,7 +4,7 @@ For each architecture the config plans (inputs-hidden-classes, recurrent or not)
 training jobs trains as planned — its cells' resolved configs, K, batch size and threads — for ``--epochs``
 epochs, beside ``--side-by-side`` − 1 copies of itself (default ⌊cores / threads⌋ jobs at once, as the grid
 runs: two 1-thread jobs share a 2-core machine and slow each other). The median wall time of the epochs after the first (warm-up: compiled kernels, silent hidden layers)
-is the measured epoch; the rate is
+is the measured epoch (the first one's excess is the job's start-up, ``startup_s``); the rate is
 
     r_arch = epoch_s / (K · N_train)        [wall s per cell and training sample, evaluation included]
 
@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from surrogate_study.plan.cost import (  # noqa: E402
-    RATE_COLUMNS, Rate, architecture, eval_samples, grid_wall_hours, job_seconds, read_rates, train_samples)
+    RATE_COLUMNS, Rate, architecture, eval_samples, grid_wall_hours, job_seconds, rate_for, read_rates,
+    train_samples)
 from surrogate_study.plan.dataset_catalog import REAL_DATASETS, split_sizes  # noqa: E402
 from surrogate_study.plan.real_tasks import add_real_datasets  # noqa: E402
 from surrogate_study.plan.study import plan_studies  # noqa: E402
@@ -130,10 +131,12 @@ def measure(job: str, configs: list[dict], threads: int, args, folder: Path) -> 
     for other in others:
         other.kill()
         other.wait()
-    epoch_s = statistics.median(np.diff(marks)[1:])
+    epochs = np.diff(marks)
+    epoch_s = statistics.median(epochs[1:])
     return {"architecture": architecture(runs[0]), "dataset": name, "cells": len(runs), "threads": runs[0]["threads"],
             "batch_size": runs[0]["training"]["batch_size"], "train_samples": n_train, "eval_samples": n_eval,
             "input_spikes": spikes, "jobs_at_once": len(others) + 1, "epochs_timed": args.epochs - 1, "epoch_s": round(float(epoch_s), 4),
+            "startup_s": round(max(0.0, float(epochs[0] - epoch_s)), 4),
             "s_per_cell_sample": float(epoch_s) / (len(runs) * n_train)}
 
 
@@ -181,8 +184,8 @@ def main() -> None:
             row = measure(job, configs, threads, args, Path(folder))
             predicted = None
             if before:  # the rates file's prediction of the same epoch (its K cells, this many training samples)
-                one_epoch = [dict(c, training={**c["training"], "epochs": 1}) for c in configs]
-                predicted = job_seconds(one_epoch, before, threads) * row["train_samples"] / train_samples(configs[0])
+                rate = rate_for(configs[0], before, threads)[0]
+                predicted = len(configs) * row["train_samples"] * rate.s_per_cell_sample
             measured.append(row)
             print(json.dumps({"job": job, "architecture": arch, "cells": row["cells"], "threads": row["threads"],
                               "measured_epoch_s": row["epoch_s"],
@@ -191,7 +194,8 @@ def main() -> None:
                   flush=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     machine = f"{platform.machine()} {_cpu_model()}"
-    rates = {(r["architecture"], r["threads"]): Rate(r["architecture"], r["s_per_cell_sample"], r["threads"], r["cells"])
+    rates = {(r["architecture"], r["threads"]): Rate(r["architecture"], r["s_per_cell_sample"], r["threads"], r["cells"],
+                                                            r["startup_s"])
              for r in measured}
     grid_rates = {**before, **rates}
     jobs = {job: [the_plan.cells[c] for c in cells] for job, cells in the_plan.jobs.items()}

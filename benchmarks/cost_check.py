@@ -1,8 +1,8 @@
 """The cost model against a finished workflow run: every training job's predicted wall time vs its measured one.
 
 Reads a run's training jobs (``results/jobs/*.json``: their cells), each cell's resolved ``config.yaml`` and its
-``metrics.json`` (``wall_time_s``: the job's training time, all epochs, evaluation and checkpoints included;
-``epochs_completed``), predicts each job with the rates file (surrogate_study.plan.cost: Σ cells N_train ·
+``metrics.json`` (``wall_time_s``: the training time of the job that trained it, all epochs, evaluation and
+checkpoints included; ``epochs_completed``), groups the cells trained together, predicts each such job with the rates file (surrogate_study.plan.cost: Σ cells N_train ·
 epochs · r_arch at the job's threads) and prints one JSON line per job and a summary: measured / predicted per
 job, how many lie within ±``--tolerance``, and the run's total. Jobs ran as the run ran them (the default run:
 two 1-thread jobs side by side on 2 cores), so the check includes what calibrating one job at a time leaves out.
@@ -26,20 +26,20 @@ from surrogate_study.plan.cost import architecture, job_seconds, read_rates  # n
 
 
 def run_jobs(run: Path) -> list[dict]:
-    """Per finished job of ``run``: its name, cells' configs (epochs as completed) and measured wall seconds."""
-    jobs = []
+    """The training runs of ``run``: cells trained together share their job's ``wall_time_s`` (a job whose cell list
+    grew trained only its new cells and kept the others, with their own job's time), so cells are grouped by it
+    across the manifests. Per group: the first manifest naming it, the cells' configs (epochs as completed) and
+    the measured wall seconds."""
+    groups: dict[float, dict] = {}
     for manifest in sorted((run / "results" / "jobs").glob("*cells.json")):
-        cells = json.loads(manifest.read_text())["cells"]
-        configs, walls = [], set()
-        for cell in cells:
+        for cell in json.loads(manifest.read_text())["cells"]:
             folder = run / "results" / "cells" / cell
             config = yaml.safe_load((folder / "config.yaml").read_text())
             metrics = json.loads((folder / "metrics.json").read_text())
             config["training"] = {**config["training"], "epochs": metrics["epochs_completed"]}
-            configs.append(config)
-            walls.add(metrics["wall_time_s"])
-        jobs.append({"job": manifest.stem, "configs": configs, "measured_s": max(walls)})
-    return jobs
+            group = groups.setdefault(metrics["wall_time_s"], {"job": manifest.stem, "cells": {}})
+            group["cells"].setdefault(cell, config)
+    return [{"job": g["job"], "configs": list(g["cells"].values()), "measured_s": wall} for wall, g in groups.items()]
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ threads, 50 epochs. Networks per hour = 3600 K / (50 · epoch_s) with
 both measured through ``CellTrainer.train_epoch`` / ``record_epoch`` (data handling, loss,
 regularizer, backward, optimizer and evaluation included) on a slice of the data set
 (``--train-batches`` batches, ``--eval-samples`` valid and test samples). Configurations:
-feed-forward n_h = 1, n_h = 3, recurrent n_h = 1.
+feed-forward n_h = 1, n_h = 3, recurrent n_h = 1 and n_h = 2.
 
 The baseline (``--baseline``, default 8b5f375) is checked out with ``git archive`` into a temporary
 directory and imported in its own worker process; this checkout's ``src`` in another. Both workers
@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = {"ff1": (1, False), "ff3": (3, False), "rec1": (1, True)}  # hidden layers, recurrent
+CONFIGS = {"ff1": (1, False), "ff3": (3, False), "rec1": (1, True), "rec2": (2, True)}  # hidden layers, recurrent
 EPOCHS = 50
 
 

@@ -61,6 +61,6 @@ rule cost_estimate:
         cells=PLAN.cells,
         jobs=PLAN.jobs,
         threads=config.get("train_threads", 2),
-        cores=workflow.cores,
+        cores=run_cores(),
     script:
         "../scripts/cost_estimate.py"

@@ -69,6 +69,18 @@ if _undeclared:
     )
 
 
+def run_cores():
+    """Cores this run may use (--cores), or on a cluster (--jobs N, no --cores) N jobs of train_threads each; 1
+    when neither is given (a dry run). For the predicted wall time and the progress line."""
+    cores = getattr(workflow, "_cores", None)
+    if cores:
+        return int(cores)
+    try:
+        return int(workflow.nodes) * int(config.get("train_threads", 2))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 1
+
+
 def project_path(path):
     """``path`` relative to the project folder when it lies inside it, else absolute (as a string)."""
     relative = os.path.relpath(os.path.abspath(path))

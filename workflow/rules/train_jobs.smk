@@ -113,7 +113,7 @@ onstart:
     _plan = write_progress_plan(
         PROGRESS_FILE,
         _predicted_seconds(),
-        cores=workflow.cores or 1,
+        cores=run_cores(),
         threads=int(config.get("train_threads", 2)),
     )
     if _plan["jobs"]:

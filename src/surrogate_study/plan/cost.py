@@ -9,8 +9,10 @@ kernels, silent hidden layers) gives
 where K_arch is the job's cell count and N_train its training samples per epoch (the validation and test
 splits evaluated in the dataset's own proportion to them). A job of K cells of that architecture then takes
 
-    wall_s = Σ_cells N_train(cell) · epochs(cell) · r_arch            core_s = wall_s · threads_arch
+    wall_s = Σ_cells (N_train(cell) · epochs(cell) · r_arch + s_arch / K_arch)      core_s = wall_s · threads
 
+with s_arch the job's start-up, the first epoch's time beyond the median one (kernels loaded from numba's cache,
+hidden layers settling)
 (linear in K: a job of fewer cells is predicted proportionally faster). Rates are per threads per job;
 at other threads core seconds are kept. An architecture without a rate is scaled from the measured one with
 the same recurrence and the nearest input count by Σ hidden, and says so. Rates are read with the csv module, so that planning (the Snakefile's
@@ -31,7 +33,8 @@ if TYPE_CHECKING:  # pandas is imported where a table is built, so that planning
 
 #: Columns of benchmarks/cost_rates.csv (written by benchmarks/cost_calibration.py).
 RATE_COLUMNS = ["architecture", "dataset", "cells", "threads", "batch_size", "train_samples", "eval_samples",
-                "input_spikes", "jobs_at_once", "epochs_timed", "epoch_s", "s_per_cell_sample", "machine", "commit"]
+                "input_spikes", "jobs_at_once", "epochs_timed", "epoch_s", "startup_s", "s_per_cell_sample", "machine",
+                "commit"]
 #: Default rates file of the workflow config's ``cost_rates`` key.
 DEFAULT_RATES = "benchmarks/cost_rates.csv"
 
@@ -44,6 +47,7 @@ class Rate:
     s_per_cell_sample: float
     threads: int
     cells: int
+    startup_s: float = 0.0
 
 
 def train_samples(config: Mapping[str, Any]) -> int:
@@ -109,8 +113,8 @@ def read_rates(path: str | Path) -> dict[tuple[str, int], Rate]:
             raise ValueError(f"{path}: the rates table lacks the column(s) {', '.join(missing)}; "
                              "rerun benchmarks/cost_calibration.py")
         return {(row["architecture"], int(row["threads"])): Rate(
-            row["architecture"], float(row["s_per_cell_sample"]), int(row["threads"]), int(row["cells"]))
-            for row in reader}
+            row["architecture"], float(row["s_per_cell_sample"]), int(row["threads"]), int(row["cells"]),
+            float(row.get("startup_s") or 0.0)) for row in reader}
 
 
 def _parts(arch: str) -> tuple[int, list[int], bool]:
@@ -138,13 +142,14 @@ def rate_for(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[Rat
     scale = sum(hidden) / sum(_parts(nearest.architecture)[1]) * nearest.threads / threads
     how = (f"measured {arch} at {nearest.threads} threads" if nearest.architecture == arch
            else f"scaled from {nearest.architecture}")
-    return Rate(arch, nearest.s_per_cell_sample * scale, threads, nearest.cells), how
+    return Rate(arch, nearest.s_per_cell_sample * scale, threads, nearest.cells, nearest.startup_s), how
 
 
 def cell_seconds(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[float, float, str]:
-    """(wall seconds it adds to its job, core seconds, how) of one cell in a job of ``threads`` threads."""
+    """(wall seconds it adds to its job, core seconds, how) of one cell in a job of ``threads`` threads: its epochs,
+    and its share of the job's start-up (the first epoch's excess: kernels loaded, layers settling) for K_arch cells."""
     rate, how = rate_for(config, rates, threads)
-    wall = train_samples(config) * config["training"]["epochs"] * rate.s_per_cell_sample
+    wall = train_samples(config) * config["training"]["epochs"] * rate.s_per_cell_sample + rate.startup_s / rate.cells
     return wall, wall * rate.threads, how
 
 

@@ -53,6 +53,18 @@ def test_a_job_costs_samples_times_epochs_times_its_architectures_rate_per_cell(
     assert rate_for(RANDMAN, rates, 2)[1] == "measured 20-100-10 at 1 threads"
 
 
+def test_a_jobs_start_up_is_counted_once_per_job_of_the_measured_size(tmp_path):
+    path = write_rates(tmp_path / "r.csv", [("20-100-10", 8, 1, 1e-4)])
+    text = path.read_text().splitlines()
+    column = RATE_COLUMNS.index("startup_s")
+    row = text[1].split(",")
+    row[column] = "20.0"  # the first epoch took 20 s more than the others
+    path.write_text("\n".join([text[0], ",".join(row)]) + "\n")
+    rates = read_rates(path)
+    assert job_seconds([RANDMAN] * 8, rates, threads=1) == pytest.approx(8 * 8000 * 40 * 1e-4 + 20.0)
+    assert job_seconds([RANDMAN] * 4, rates, threads=1) == pytest.approx(4 * 8000 * 40 * 1e-4 + 10.0)
+
+
 def test_an_unmeasured_architecture_is_scaled_from_the_nearest_and_says_so(tmp_path):
     rates = read_rates(write_rates(tmp_path / "r.csv", [("20-100-10", 16, 1, 1e-4), ("20-100r-10", 16, 1, 5e-4),
                                                         ("784-100-10", 16, 1, 3e-4)]))
