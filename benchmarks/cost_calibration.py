@@ -3,7 +3,8 @@
 For each architecture the config plans (inputs-hidden-classes, recurrent or not), one of its largest planned
 training jobs trains as planned — its cells' resolved configs, K, batch size and threads — for ``--epochs``
 epochs, beside ``--side-by-side`` − 1 copies of itself (default ⌊cores / threads⌋ jobs at once, as the grid
-runs: two 1-thread jobs share a 2-core machine and slow each other). The median wall time of the epochs after the first (warm-up: compiled kernels, silent hidden layers)
+runs: two 1-thread jobs share a 2-core machine and slow each other). The median wall time of the epochs
+after the first (warm-up: compiled kernels, silent hidden layers)
 is the measured epoch (the first one's excess is the job's start-up, ``startup_s``); the rate is
 
     r_arch = epoch_s / (K · N_train)        [wall s per cell and training sample, evaluation included]
@@ -135,7 +136,8 @@ def measure(job: str, configs: list[dict], threads: int, args, folder: Path) -> 
     epoch_s = statistics.median(epochs[1:])
     return {"architecture": architecture(runs[0]), "dataset": name, "cells": len(runs), "threads": runs[0]["threads"],
             "batch_size": runs[0]["training"]["batch_size"], "train_samples": n_train, "eval_samples": n_eval,
-            "input_spikes": spikes, "jobs_at_once": len(others) + 1, "epochs_timed": args.epochs - 1, "epoch_s": round(float(epoch_s), 4),
+            "input_spikes": spikes, "jobs_at_once": len(others) + 1, "epochs_timed": args.epochs - 1,
+            "epoch_s": round(float(epoch_s), 4),
             "startup_s": round(max(0.0, float(epochs[0] - epoch_s)), 4),
             "s_per_cell_sample": float(epoch_s) / (len(runs) * n_train)}
 
@@ -190,12 +192,14 @@ def main() -> None:
             print(json.dumps({"job": job, "architecture": arch, "cells": row["cells"], "threads": row["threads"],
                               "measured_epoch_s": row["epoch_s"],
                               "predicted_epoch_s": None if predicted is None else round(predicted, 3),
-                              "measured_over_predicted": None if predicted is None else round(row["epoch_s"] / predicted, 3)}),
+                              "measured_over_predicted": None if predicted is None
+                              else round(row["epoch_s"] / predicted, 3)}),
                   flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
     machine = f"{platform.machine()} {_cpu_model()}"
-    rates = {(r["architecture"], r["threads"]): Rate(r["architecture"], r["s_per_cell_sample"], r["threads"], r["cells"],
-                                                            r["startup_s"])
+    rates = {(r["architecture"], r["threads"]): Rate(r["architecture"], r["s_per_cell_sample"], r["threads"],
+                                                     r["cells"], r["startup_s"])
              for r in measured}
     grid_rates = {**before, **rates}
     jobs = {job: [the_plan.cells[c] for c in cells] for job, cells in the_plan.jobs.items()}
@@ -212,7 +216,8 @@ def main() -> None:
         old = list(csv.DictReader(open(args.rates))) if args.rates.is_file() else []
         kept = [r for r in old if (r["architecture"], int(r["threads"])) not in rates]
         new = [{**r, "machine": machine, "commit": commit} for r in measured]
-        lines = [",".join(RATE_COLUMNS)] + [",".join("" if r.get(c) is None else str(r.get(c, "")) for c in RATE_COLUMNS) for r in kept + new]
+        lines = [",".join(RATE_COLUMNS)] + [",".join("" if r.get(c) is None else str(r[c]) for c in RATE_COLUMNS)
+                                            for r in kept + new]
         write_text_atomic(args.rates, "\n".join(lines) + "\n")
         print(f"wrote {len(new)} rate(s) to {args.rates}", file=sys.stderr)
 

@@ -2,10 +2,11 @@
 
 Reads a run's training jobs (``results/jobs/*.json``: their cells), each cell's resolved ``config.yaml`` and its
 ``metrics.json`` (``wall_time_s``: the training time of the job that trained it, all epochs, evaluation and
-checkpoints included; ``epochs_completed``), groups the cells trained together, predicts each such job with the rates file (surrogate_study.plan.cost: Σ cells N_train ·
-epochs · r_arch at the job's threads) and prints one JSON line per job and a summary: measured / predicted per
-job, how many lie within ±``--tolerance``, and the run's total. Jobs ran as the run ran them (the default run:
-two 1-thread jobs side by side on 2 cores), so the check includes what calibrating one job at a time leaves out.
+checkpoints included; ``epochs_completed``), groups the cells trained together, predicts each such job
+with the rates file (surrogate_study.plan.cost: Σ cells N_train · epochs · r_arch plus the start-up, at the
+job's threads) and prints one JSON line per job and a summary: measured / predicted per job and how many lie
+within ±``--tolerance``. Jobs ran as the run ran them (the default run: two 1-thread jobs side by side on 2
+cores, each beside a job of another architecture), so the check includes what the calibration leaves out.
 
     .venv/bin/python benchmarks/cost_check.py /path/to/a/clone/that/ran/make/reproduce
 """

@@ -71,7 +71,8 @@ if _undeclared:
 
 def run_cores():
     """Cores this run may use (--cores), or on a cluster (--jobs N, no --cores) N jobs of train_threads each; 1
-    when neither is given (a dry run). For the predicted wall time and the progress line."""
+    when neither is given (a dry run). For the predicted wall time and the progress line.
+    """
     cores = getattr(workflow, "_cores", None)
     if cores:
         return int(cores)

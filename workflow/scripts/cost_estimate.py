@@ -14,7 +14,8 @@ jobs = {job: [cells[c] for c in members] for job, members in snakemake.params.jo
 wall = grid_wall_hours(jobs, rates, threads, cores)
 table.to_csv(snakemake.output.studies, sep="\t", index=False)
 by_dataset.to_csv(snakemake.output.datasets, sep="\t", index=False)
-text = (f"rates: {snakemake.input.rates} ({len({arch for arch, _ in rates})} measured architectures); {threads} threads per job\n"
+measured = len({arch for arch, _ in rates})
+text = (f"rates: {snakemake.input.rates} ({measured} measured architectures); {threads} threads per job\n"
         + table.to_string(index=False, float_format="%.3g") + "\n\nper dataset:\n"
         + by_dataset.to_string(index=False, float_format="%.3g")
         + f"\n\npredicted wall time on {cores} cores ({max(1, cores // threads)} jobs at a time): {wall:.2f} h")

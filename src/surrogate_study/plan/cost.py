@@ -11,12 +11,12 @@ splits evaluated in the dataset's own proportion to them). A job of K cells of t
 
     wall_s = Σ_cells (N_train(cell) · epochs(cell) · r_arch + s_arch / K_arch)      core_s = wall_s · threads
 
-with s_arch the job's start-up, the first epoch's time beyond the median one (kernels loaded from numba's cache,
-hidden layers settling)
-(linear in K: a job of fewer cells is predicted proportionally faster). Rates are per threads per job;
-at other threads core seconds are kept. An architecture without a rate is scaled from the measured one with
-the same recurrence and the nearest input count by Σ hidden, and says so. Rates are read with the csv module, so that planning (the Snakefile's
-ETA, the grid-size check) stays free of pandas; the per-study and per-dataset tables use pandas.
+with s_arch the job's start-up, the first epoch's time beyond the median one (kernels loaded from numba's
+cache, hidden layers settling); linear in K: a job of fewer cells is predicted proportionally faster. Rates
+are per threads per job; at other threads core seconds are kept. An architecture without a rate is scaled
+from the measured one with the same recurrence and the nearest input count by Σ hidden, and says so. Rates
+are read with the csv module, so that planning (the Snakefile's ETA, the grid-size check) stays free of
+pandas; the per-study and per-dataset tables use pandas.
 """
 
 from __future__ import annotations
@@ -129,7 +129,8 @@ def rate_for(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[Rat
     from the nearest measured architecture (same recurrence, nearest input count and depth) by Σ hidden."""
     arch = architecture(config)
     if not rates:
-        raise ValueError("no measured cost rates: run benchmarks/cost_calibration.py (writes benchmarks/cost_rates.csv)")
+        raise ValueError("no measured cost rates: run benchmarks/cost_calibration.py "
+                         "(writes benchmarks/cost_rates.csv)")
     if (arch, threads) in rates:
         return rates[arch, threads], "measured " + arch
     n_in, hidden, recurrent = _parts(arch)
