@@ -155,6 +155,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warm-batches", type=int, default=4, help="untimed training steps first")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--hidden", type=int, default=100, help="units per hidden layer")
+    parser.add_argument("--recurrent-delay", type=int, choices=[1, 2], default=None,
+                        help="this checkout's model.recurrent_delay for recurrent configs (default: the package's, 2)")
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--samples-per-class", type=int, default=1000, help="Randman samples per class (10 classes)")
     parser.add_argument("--record", action="store_true", help="append the ratios and networks per hour to "
@@ -180,8 +182,11 @@ def main(argv=None) -> int:
             for config in args.configs:
                 for name, w in workers.items():
                     layers, recurrent = CONFIGS[config]
+                    model = {"hidden": [args.hidden] * layers, "recurrent": recurrent}
+                    if recurrent and args.recurrent_delay and name == "this":  # a key the older cores do not know
+                        model["recurrent_delay"] = args.recurrent_delay
                     samples[config][name].append(w.run({
-                        "config": {"hidden": [args.hidden] * layers, "recurrent": recurrent}, "batch": args.batch,
+                        "config": model, "batch": args.batch,
                         "cells": args.cells, "threads": args.threads,
                         "train_batches": args.train_batches, "eval_samples": args.eval_samples,
                         "warm_batches": args.warm_batches}))

@@ -24,7 +24,7 @@ configs = [dict(c, threads=c["threads"] or snakemake.threads) for c in snakemake
 out_dirs = [Path("results/cells") / cell for cell in snakemake.params.cells]
 
 
-def train_job() -> None:
+def train_job() -> int:
     """Train the cells not yet finished together (a finished cell, e.g. one of a job whose cell list grew, is
     kept: surrogate_study.training.finished), then write the job's manifest (last)."""
     kept = {k: m for k, (config, out_dir) in enumerate(zip(configs, out_dirs))
@@ -47,11 +47,12 @@ def train_job() -> None:
         "sizes": {out_dir.name: file_sizes(out_dir) for out_dir in out_dirs},
     }
     write_text_atomic(snakemake.output[0], json.dumps(manifest, indent=1) + "\n")
+    return len(todo)
 
 
 started = time.perf_counter()
 try:
-    train_job()
+    cells_trained = train_job()
 except (CorruptFileError, DiskFullError) as error:  # a truncated data/processed/*.npz, a full disk: one line
     logging.error("%s", error)
     print(f"error: {error}", file=sys.__stderr__)
@@ -63,7 +64,7 @@ except (MemoryError, RuntimeError) as error:
     print(f"error: {snakemake.output[0]}: {allocation_message(configs[0])}", file=sys.__stderr__)
     sys.exit(1)
 # the grid's progress and ETA on the terminal (from the run's predictions, written when it started)
-progress = job_done_message(PROGRESS_FILE, snakemake.output[0], time.perf_counter() - started)
+progress = job_done_message(PROGRESS_FILE, snakemake.output[0], time.perf_counter() - started, cells_trained > 0)
 if progress:
     logging.info("%s", progress)
     print(progress, file=sys.__stderr__)

@@ -8,7 +8,8 @@ training jobs of the grid are done, and the rest's predicted time on this run's 
 
     remaining wall ≈ Σ predicted seconds of the jobs without a manifest / ⌊cores / threads⌋,
 
-scaled by measured / predicted of the jobs this run finished so far (so that a machine slower or faster
+scaled by measured / predicted of the jobs this run trained so far (1 before the first; a job whose cells
+were all kept from an earlier run trained nothing and does not count) (so that a machine slower or faster
 than the one the rates were measured on is seen after the first jobs). Light: imported while planning.
 """
 
@@ -59,8 +60,11 @@ def start_message(plan: Mapping[str, Any]) -> str:
             f"{plan['cores']} cores (cost model: benchmarks/cost_rates.csv)")
 
 
-def job_done_message(path: str | Path, manifest: str, wall_s: float) -> str | None:
-    """Record a finished job in the run's progress file and return its progress line (None without a plan)."""
+def job_done_message(path: str | Path, manifest: str, wall_s: float, trained: bool = True) -> str | None:
+    """Record a finished job in the run's progress file and return its progress line (None without a plan).
+
+    ``trained`` False (every cell of the job was already finished and kept) counts the job as done but leaves it
+    out of the measured speed."""
     try:
         plan = json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -68,10 +72,12 @@ def job_done_message(path: str | Path, manifest: str, wall_s: float) -> str | No
     jobs = plan.get("jobs", {})
     if manifest not in jobs:
         return None
-    plan["finished_this_run"][manifest] = wall_s
-    write_text_atomic(path, json.dumps(plan) + "\n")
+    if trained:
+        plan["finished_this_run"][manifest] = wall_s
+        write_text_atomic(path, json.dumps(plan) + "\n")
     finished = plan["finished_this_run"]
-    speed = sum(finished.values()) / max(1e-9, sum(jobs[job] for job in finished if job in jobs))
+    predicted = sum(jobs[job] for job in finished if job in jobs)
+    speed = sum(finished.values()) / predicted if finished and predicted > 0 else 1.0
     done = [job for job in jobs if job == manifest or os.path.exists(job)]
     left = sum(seconds for job, seconds in jobs.items() if job not in done) * speed / slots(plan)
     return (f"progress: {Path(manifest).stem} trained in {duration(wall_s)} (predicted {duration(jobs[manifest])}); "

@@ -35,6 +35,15 @@ def test_the_eta_counts_the_jobs_left_on_the_runs_slots_at_the_measured_speed(tm
         "results/jobs/b-000_2cells.json": 400.0}
 
 
+def test_a_job_that_kept_all_its_cells_is_done_but_not_a_measure_of_speed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    jobs = {"results/jobs/a-000_1cells.json": 100.0, "results/jobs/b-000_1cells.json": 300.0}
+    write_progress_plan("p.json", jobs, cores=1, threads=1)
+    line = job_done_message("p.json", "results/jobs/a-000_1cells.json", 0.5, trained=False)
+    assert line.endswith("1 of 2 training jobs done, about 5 min 00 s left on 1 cores")  # b at its prediction
+    assert json.loads((tmp_path / "p.json").read_text())["finished_this_run"] == {}
+
+
 def test_without_a_plan_or_for_a_job_it_does_not_know_nothing_is_printed(tmp_path):
     assert job_done_message(tmp_path / "absent.json", "results/jobs/a-000_1cells.json", 1.0) is None
     write_progress_plan(tmp_path / "p.json", {"results/jobs/a-000_1cells.json": 1.0}, cores=1, threads=1)
