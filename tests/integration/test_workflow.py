@@ -134,7 +134,7 @@ def test_the_resumed_run_prints_the_grids_progress_and_eta(smoke_run):
     from surrogate_study.plan.study import plan_studies
 
     total = len(plan_studies(yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())).jobs)
-    start = re.search(r"^grid: (\d+) of (\d+) training jobs to train, predicted [\d.]+ core-hours, about .+ on "
+    start = re.search(r"^grid: (\d+) of (\d+) training jobs not yet done, predicted [\d.]+ core-hours, about .+ on "
                       r"2 cores \(cost model: benchmarks/cost_rates.csv\)$", log, re.M)
     assert start, log[-3000:]
     todo = int(start.group(1))

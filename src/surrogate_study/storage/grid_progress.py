@@ -52,10 +52,11 @@ def write_progress_plan(path: str | Path, predicted: Mapping[str, float], cores:
 
 
 def start_message(plan: Mapping[str, Any]) -> str:
-    """One line: the training jobs still to train and their predicted wall time on this run's cores."""
+    """One line: the training jobs without a manifest and their predicted wall time on this run's cores (a job
+    Snakemake reruns for changed code or params is not counted here, but is in the progress lines)."""
     todo = plan["todo_at_start"]
     seconds = sum(plan["jobs"][job] for job in todo)
-    return (f"grid: {len(todo)} of {len(plan['jobs'])} training jobs to train, predicted "
+    return (f"grid: {len(todo)} of {len(plan['jobs'])} training jobs not yet done, predicted "
             f"{seconds * plan['threads'] / 3600:.2f} core-hours, about {duration(seconds / slots(plan))} on "
             f"{plan['cores']} cores (cost model: benchmarks/cost_rates.csv)")
 

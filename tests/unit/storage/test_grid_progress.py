@@ -25,7 +25,7 @@ def test_the_eta_counts_the_jobs_left_on_the_runs_slots_at_the_measured_speed(tm
     (tmp_path / "results/jobs/a-000_2cells.json").write_text("{}")  # finished before this run
     plan = write_progress_plan("progress.json", jobs, cores=2, threads=1)
     assert plan["todo_at_start"] == list(jobs)[1:]
-    assert start_message(plan) == ("grid: 3 of 4 training jobs to train, predicted 0.25 core-hours, about 7 min 30 s "
+    assert start_message(plan) == ("grid: 3 of 4 training jobs not yet done, predicted 0.25 core-hours, about 7 min 30 s "
                                    "on 2 cores (cost model: benchmarks/cost_rates.csv)")  # 900 s on 2 slots
     # b took twice its prediction: the rest (c, d: 700 s predicted) is expected at that speed, on 2 slots
     line = job_done_message("progress.json", "results/jobs/b-000_2cells.json", 400.0)
