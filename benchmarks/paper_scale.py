@@ -97,8 +97,10 @@ def worker(src: str, data_path: str) -> None:
         rows = trainer.record_epoch(1, stats)
         eval_s = time.perf_counter() - start
         spikes = [r["mean_spikes_layer1"] for r in rows if r is not None]
+        top = [r.get("mean_spikes_layer2") for r in rows if r is not None and r.get("mean_spikes_layer2") is not None]
         print(json.dumps({"step_s": train_s / cmd["train_batches"], "eval_sample_s": eval_s / (2 * cmd["eval_samples"]),
-                          "mean_spikes_layer1": statistics.mean(spikes) if spikes else None}), flush=True)
+                          "mean_spikes_layer1": statistics.mean(spikes) if spikes else None,
+                          "mean_spikes_layer2": statistics.mean(top) if top else None}), flush=True)
 
 
 # --- main: data, baseline checkout, alternating turns ---------------------------------------------
@@ -206,7 +208,9 @@ def main(argv=None) -> int:
             epoch = batches_per_epoch * step + n_eval * evaluation
             entry[name] = {"step_s": step, "eval_sample_s": evaluation, "epoch_s": epoch,
                            "networks_per_hour": 3600 * args.cells / (EPOCHS * epoch),
-                           "mean_spikes_layer1": statistics.median(r["mean_spikes_layer1"] for r in runs)}
+                           "mean_spikes_layer1": statistics.median(r["mean_spikes_layer1"] for r in runs),
+                           "mean_spikes_layer2": None if runs[0].get("mean_spikes_layer2") is None
+                           else statistics.median(r["mean_spikes_layer2"] for r in runs)}
         entry["ratio"] = entry["this"]["networks_per_hour"] / entry["baseline"]["networks_per_hour"]
         result["configs"][config] = entry
     print(json.dumps(result))

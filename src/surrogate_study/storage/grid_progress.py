@@ -8,9 +8,9 @@ training jobs of the grid are done, and the rest's predicted time on this run's 
 
     remaining wall ≈ Σ predicted seconds of the jobs without a manifest / ⌊cores / threads⌋,
 
-scaled by measured / predicted of the jobs this run trained so far (1 before the first; a job whose cells
-were all kept from an earlier run trained nothing and does not count) (so that a machine slower or faster
-than the one the rates were measured on is seen after the first jobs). Light: imported while planning.
+scaled by measured / predicted of the jobs this run trained so far, so that a machine slower or faster than
+the one the rates were measured on is seen after the first jobs (1 before the first; a job whose cells were
+all kept from an earlier run trained nothing and does not count). Light: imported while planning.
 """
 
 from __future__ import annotations
