@@ -17,20 +17,27 @@ from surrogate_study.storage.grid_progress import (
 # results/jobs/<job>_<n>cells.json (written last, after every cell's folder, with the files' sizes); the
 # readers of cells depend on the manifests (common.smk: cell_manifests) and a cell file deleted or cut short
 # retrains its job (the check at planning below).
-# Priority = rank of the job's estimated work (longest first), so that the longest jobs do not start last:
-# neuron-steps of its cells times a per-cell factor measured on the core (time of a training step of
-# K = 9 cells against one of SuperSpike feed-forward Randman cells, docs/performance.md): recurrent
-# 1.9, a real dataset's latency-coded input 1.75 per neuron-step (MNIST-5k, 784 inputs). Sigmoid' cells
-# cost as much as SuperSpike ones since its sigma' is a vectorised exp (before, 2.8 times as much).
-def _cell_work(cell):
-    config = PLAN.cells[cell]
-    factor = 1.9 if config["model"]["recurrent"] else 1.0
-    factor *= 1.75 if config["dataset"]["name"] != "randman" else 1.0
-    return neuron_steps(config) * factor
+# Predicted wall seconds of every training job: the cost model (surrogate_study.plan.cost, rates of
+# benchmarks/cost_calibration.py in the config's cost_rates); empty without a rates file. Used twice: the
+# job's priority, and the grid's progress line (onstart below).
+def _predicted_seconds():
+    """(job -> predicted wall seconds, None), or ({}, why not) without usable rates."""
+    try:
+        rates = read_rates(config.get("cost_rates", DEFAULT_RATES))
+        return {
+            job: job_seconds([PLAN.cells[c] for c in cells], rates, _THREADS)
+            for job, cells in PLAN.jobs.items()
+        }, None
+    except (OSError, ValueError) as error:
+        return {}, str(error)
 
 
-_WORK = {
-    job: sum(_cell_work(c) for c in cells) or float("inf")
+_THREADS = int(config.get("train_threads", 2))
+_PREDICTED, _NOT_PREDICTED = _predicted_seconds()
+# Priority = rank of the job's predicted time (longest first), so that the longest jobs do not start last;
+# without rates, its cells' neuron-steps.
+_WORK = _PREDICTED or {
+    job: sum(neuron_steps(PLAN.cells[c]) for c in cells)
     for job, cells in PLAN.jobs.items()
 }
 _PRIORITY = {
@@ -89,32 +96,21 @@ if _FORCED:
     workflow._prepare_dag = _prepare_dag_forcing
 
 
-# Progress of a long grid: the cost model's predicted wall seconds of every training job (rates of
-# benchmarks/cost_calibration.py; none without a rates file). When the run starts, the jobs still to train and
-# their predicted time on this run's cores are printed and written to .snakemake/grid_progress.json; each
-# training job then prints on the terminal when it ends how many jobs are done and about how long the rest
-# will take (surrogate_study.storage.grid_progress).
-def _predicted_seconds():
-    threads = int(config.get("train_threads", 2))
-    try:
-        rates = read_rates(config.get("cost_rates", DEFAULT_RATES))
-        return {
-            job_manifest(job): job_seconds(
-                [PLAN.cells[c] for c in cells], rates, threads
-            )
-            for job, cells in PLAN.jobs.items()
-        }
-    except (OSError, ValueError) as error:
-        print(f"note: no time prediction for this grid ({error})", file=sys.stderr)
-        return {}
-
-
+# Progress of a long grid: when the run starts, the jobs not yet done and their predicted time on this run's
+# cores are printed and written to .snakemake/grid_progress.json; each training job then prints on the
+# terminal when it ends how many jobs are done and about how long the rest will take
+# (surrogate_study.storage.grid_progress).
 onstart:
     _plan = write_progress_plan(
         PROGRESS_FILE,
-        _predicted_seconds(),
+        {job_manifest(job): seconds for job, seconds in _PREDICTED.items()},
         cores=run_cores(),
-        threads=int(config.get("train_threads", 2)),
+        threads=_THREADS,
     )
     if _plan["jobs"]:
         print(start_message(_plan), file=sys.stderr)
+    elif _NOT_PREDICTED:
+        print(
+            f"note: no time prediction for this grid ({_NOT_PREDICTED})",
+            file=sys.stderr,
+        )
