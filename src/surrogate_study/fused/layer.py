@@ -65,6 +65,12 @@ def _event_scratch(size: int) -> tuple[Tensor, Tensor]:
     return _EVENT_SCRATCH["steps"], _EVENT_SCRATCH["units"]
 
 
+def weight_gradient_chunks(like: Tensor, cells: int, chunks: int, shape: Sequence[int]) -> Tensor:
+    """The [K, J, P, N] per-chunk sums of ∂L/∂W that ``layer_backward_kernel`` writes, uninitialised: each of
+    its tasks zeroes its own block first (see there)."""
+    return like.new_empty((cells, chunks, *shape))
+
+
 def padded_transpose(weight: Tensor) -> Tensor:
     """Wᵀ [K, N, P′] of W [K, P, N] for the backward kernels' small products, C-contiguous, each row padded
     with zeros to whole vectors (P′ ≥ P) for the tiled products (P′ = P when BLAS has a small-matrix path)."""
@@ -228,7 +234,7 @@ class EventLIFLayer(torch.autograd.Function):
         weight_t = padded_transpose(weight) if need_inputs else dummy3
         acc_out = (zeros(cells, chunks, *readout_weight.shape[1:]) if need_readout and has_readout
                    else zeros(1, 1, 1, 1))
-        acc_w = zeros(cells, chunks, *weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
+        acc_w = weight_gradient_chunks(membrane, cells, chunks, weight.shape[1:]) if need_weight else zeros(cells, chunks, 1, 1)
         acc_v = zeros(cells, chunks, neurons, neurons) if need_recurrent else zeros(1, 1, 1, 1)
         propagates = np.array([p and recurrent for p in ctx.propagate_recurrent], dtype=np.bool_)
         recurrent_t = dummy3

@@ -20,6 +20,20 @@ import torch
 from torch import Tensor
 
 
+#: The smallest normal float32, 2⁻¹²⁶.
+SMALLEST_NORMAL = 2.0**-126
+
+
+def adam_denominator(second_moment: Tensor, bias_correction2_sqrt: float, eps: float) -> Tensor:
+    """Adam's denominator √v / √(1 − β₂ᵗ) + ε, with v clamped below at 2⁻¹²⁶ before the root: the same
+    numbers bit for bit (a v < 2⁻¹²⁶, zero included, gives √v / √(1 − β₂ᵗ) ≤ 1.1e−19 / 0.032, far below half
+    an ulp of ε = 1e−8 (4.4e−16), so ε + it rounds to ε with or without the clamp; NaN stays NaN), but
+    PyTorch's vectorised √ takes ~10× longer on zeros and subnormals, and the second moments of inputs that
+    never fired (e.g. MNIST's border pixels: 42 % of the input weights) are 0 (measured, 1.25 M floats with
+    45 % zeros: 12.7 ms against 0.63 ms with the clamp; tested bit for bit)."""
+    return (second_moment.clamp_min(SMALLEST_NORMAL).sqrt_() / bias_correction2_sqrt).add_(eps)
+
+
 class CellAdam:
     """Adam over parameters of shape [K, ...] with per-cell learning rates η_k."""
 
@@ -68,7 +82,7 @@ class CellAdam:
             grad = p.grad
             m.lerp_(grad, 1 - beta1)
             v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = (v.sqrt() / bias_correction2_sqrt).add_(self.eps)
+            denom = adam_denominator(v, bias_correction2_sqrt, self.eps)
             for cell in torch.nonzero(self.active).flatten().tolist():
                 p[cell].addcdiv_(m[cell], denom[cell], value=-float(self.lrs[cell]) / bias_correction1)
 

@@ -520,3 +520,20 @@ def test_hidden_spikes_handed_on_as_events_give_exactly_the_results_of_dense_spi
     for a, b in zip(kept, handed):
         assert a.abs().sum() > 0
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_the_weight_gradient_does_not_depend_on_what_its_chunk_buffers_held(monkeypatch, recurrent):
+    """The kernel zeroes the per-chunk sums of ∂L/∂W itself (they are allocated uninitialised): buffers full of
+    NaN give the same gradients, bit for bit, as buffers of zeros."""
+    x, w, v, up_s, up_u = layer_inputs(cells=2, recurrent=recurrent, seed=3)
+    surrogates, resets, detach = [Surrogate("superspike", 5.0)] * 2, [True, False], [False, True]
+    _, clean = grads(fused, [x, w, v], up_s, up_u, surrogates, resets, detach)
+    allocate = fused_layer.weight_gradient_chunks
+    monkeypatch.setattr(fused_layer, "weight_gradient_chunks",
+                        lambda *args: allocate(*args).fill_(float("nan")))
+    _, dirty = grads(fused, [x, w, v], up_s, up_u, surrogates, resets, detach)
+    assert clean[1].abs().sum() > 0, "the check needs a non-zero weight gradient"
+    for a, b in zip(dirty, clean):
+        if b is not None:
+            assert torch.equal(a, b)
