@@ -282,6 +282,13 @@ def test_cost_estimate_prints_cpu_hours(smoke_run):
     assert table[0].split("\t") == ["study", "cells", "new_cells", "neuron_steps", "cpu_hours"]
     total = table[-1].split("\t")
     assert total[0] == "total" and float(total[4]) > 0
+    threads = yaml.safe_load((smoke_run / "config" / "smoke.yaml").read_text()).get("train_threads", 2)
+    assert f"{threads} threads per job" in result.stdout + result.stderr
+    # a profile's (or the command line's) set-threads for `train` is what the jobs run with: the prediction uses it
+    result = snakemake("cost_estimate", "--cores", "1", "--configfile", "config/smoke.yaml",
+                       "--set-threads", f"train={threads + 2}", cwd=smoke_run)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert f"{threads + 2} threads per job" in result.stdout + result.stderr
 
 
 def test_slurm_profile_gives_every_training_job_its_resources_whatever_the_config(tmp_path):

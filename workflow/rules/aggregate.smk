@@ -60,7 +60,7 @@ rule cost_estimate:
         studies={name: PLAN.study_cells(name) for name in PLAN.studies},
         cells=PLAN.cells,
         jobs=PLAN.jobs,
-        threads=config.get("train_threads", 2),
+        threads=train_job_threads(),
         cores=run_cores(),
     script:
         "../scripts/cost_estimate.py"

@@ -69,15 +69,29 @@ if _undeclared:
     )
 
 
+def train_job_threads():
+    """Threads of a training job: a profile's or the command line's ``set-threads: train=N`` (what the jobs
+    then run with), else the config's train_threads. For the cost model's predictions."""
+    try:
+        override = workflow.resource_settings.overwrite_threads.get("train")
+        override = getattr(override, "value", override)  # a Resource("_cores", N) when parsed
+        if override is not None:
+            return max(1, int(override))
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return int(config.get("train_threads", 2))
+
+
 def run_cores():
-    """Cores this run may use (--cores), or on a cluster (--jobs N, no --cores) N jobs of train_threads each; 1
-    when neither is given (a dry run). For the predicted wall time and the progress line.
+    """Cores this run may use (--cores), or on a cluster (--jobs N, no --cores) N jobs of
+    :func:`train_job_threads` each; 1 when neither is given (a dry run). For the predicted wall time and the
+    progress line.
     """
     cores = getattr(workflow, "_cores", None)
     if cores:
         return int(cores)
     try:
-        return int(workflow.nodes) * int(config.get("train_threads", 2))
+        return int(workflow.nodes) * train_job_threads()
     except (KeyError, TypeError, ValueError, AttributeError):
         return 1
 

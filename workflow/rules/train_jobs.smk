@@ -32,7 +32,7 @@ def _predicted_seconds():
         return {}, str(error)
 
 
-_THREADS = int(config.get("train_threads", 2))
+_THREADS = train_job_threads()
 _PREDICTED, _NOT_PREDICTED = _predicted_seconds()
 # Priority = rank of the job's predicted time (longest first), so that the longest jobs do not start last;
 # without rates, its cells' neuron-steps.

@@ -15,10 +15,12 @@ all kept from an earlier run trained nothing and does not count). Light: importe
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from surrogate_study.storage.atomic import write_text_atomic
 
@@ -61,11 +63,36 @@ def start_message(plan: Mapping[str, Any]) -> str:
             f"{plan['cores']} cores (cost model: benchmarks/cost_rates.csv)")
 
 
+@contextlib.contextmanager
+def progress_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock (``flock``) on ``<path>.lock`` while the progress file is read, changed and
+    written, so that two jobs ending at the same instant do not lose one of their records. Where the file
+    system refuses locks, no lock (the speed estimate may then miss a job; nothing else depends on it)."""
+    try:
+        handle = open(f"{path}.lock", "a")
+    except OSError:
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield  # closing the file releases the lock
+
+
 def job_done_message(path: str | Path, manifest: str, wall_s: float, trained: bool = True) -> str | None:
     """Record a finished job in the run's progress file and return its progress line (None without a plan).
 
     ``trained`` False (every cell of the job was already finished and kept) counts the job as done but leaves it
-    out of the measured speed."""
+    out of the measured speed. The record is made under :func:`progress_lock`."""
+    if not Path(path).is_file():
+        return None
+    with progress_lock(path):
+        return _record_job(path, manifest, wall_s, trained)
+
+
+def _record_job(path: str | Path, manifest: str, wall_s: float, trained: bool) -> str | None:
     try:
         plan = json.loads(Path(path).read_text())
     except (OSError, ValueError):

@@ -48,3 +48,30 @@ def test_without_a_plan_or_for_a_job_it_does_not_know_nothing_is_printed(tmp_pat
     assert job_done_message(tmp_path / "absent.json", "results/jobs/a-000_1cells.json", 1.0) is None
     write_progress_plan(tmp_path / "p.json", {"results/jobs/a-000_1cells.json": 1.0}, cores=1, threads=1)
     assert job_done_message(tmp_path / "p.json", "results/jobs/z-000_1cells.json", 1.0) is None
+
+
+def test_a_job_ending_while_another_records_itself_waits_and_both_are_kept(tmp_path, monkeypatch):
+    """The record is a read-modify-write of one file: a second job waits for the first one's lock instead of
+    overwriting its record."""
+    import fcntl
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    jobs = {"results/jobs/a-000_1cells.json": 100.0, "results/jobs/b-000_1cells.json": 300.0}
+    write_progress_plan("progress.json", jobs, cores=2, threads=1)
+    record_b = ("from surrogate_study.storage.grid_progress import job_done_message; "
+                "print(job_done_message('progress.json', 'results/jobs/b-000_1cells.json', 250.0))")
+    with open("progress.json.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # job a is recording itself
+        other = subprocess.Popen([sys.executable, "-c", record_b], stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        assert other.poll() is None, "job b recorded itself while job a held the lock"
+        line_a = json.loads((tmp_path / "progress.json").read_text())
+        line_a["finished_this_run"]["results/jobs/a-000_1cells.json"] = 90.0
+        (tmp_path / "progress.json").write_text(json.dumps(line_a) + "\n")
+    out, _ = other.communicate(timeout=60)
+    assert "1 of 2 training jobs done" in out  # a's manifest is not written here: only b counts as done
+    assert json.loads((tmp_path / "progress.json").read_text())["finished_this_run"] == {
+        "results/jobs/a-000_1cells.json": 90.0, "results/jobs/b-000_1cells.json": 250.0}
