@@ -106,6 +106,7 @@ onstart:
         {job_manifest(job): seconds for job, seconds in _PREDICTED.items()},
         cores=run_cores(),
         threads=_THREADS,
+        retrained=_FORCED,
     )
     if _plan["jobs"]:
         print(start_message(_plan), file=sys.stderr)

@@ -6,7 +6,10 @@ When a workflow run starts (Snakemake's ``onstart``), :func:`write_progress_plan
 ends and prints one line (:func:`job_done_message`): how long it took against its prediction, how many
 training jobs of the grid are done, and the rest's predicted time on this run's cores,
 
-    remaining wall ≈ Σ predicted seconds of the jobs without a manifest / ⌊cores / threads⌋,
+    remaining wall ≈ Σ predicted seconds of the jobs not done / ⌊cores / threads⌋
+
+(not done: no manifest yet, or one this run retrains because a cell file was deleted or cut short and that
+has not ended yet),
 
 scaled by measured / predicted of the jobs this run trained so far, so that a machine slower or faster than
 the one the rates were measured on is seen after the first jobs (1 before the first; a job whose cells were
@@ -20,7 +23,7 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from surrogate_study.storage.atomic import write_text_atomic
 
@@ -43,19 +46,23 @@ def slots(plan: Mapping[str, Any]) -> int:
     return max(1, int(plan["cores"]) // max(1, int(plan["threads"])))
 
 
-def write_progress_plan(path: str | Path, predicted: Mapping[str, float], cores: int, threads: int) -> dict:
-    """Write the run's predictions (manifest -> wall seconds) and what of them is still to train; return it."""
-    todo = [job for job in predicted if not os.path.exists(job)]
+def write_progress_plan(path: str | Path, predicted: Mapping[str, float], cores: int, threads: int,
+                        retrained: Iterable[str] = ()) -> dict:
+    """Write the run's predictions (manifest -> wall seconds) and what of them is still to train, return it: the
+    jobs without a manifest, and ``retrained``, manifests of jobs this run retrains although they exist (a cell
+    file deleted or cut short)."""
+    again = set(retrained)
+    todo = [job for job in predicted if job in again or not os.path.exists(job)]
     plan = {"cores": int(cores), "threads": int(threads), "jobs": dict(predicted), "todo_at_start": todo,
-            "finished_this_run": {}}
+            "retrained": sorted(again & set(predicted)), "finished_this_run": {}, "ended_this_run": []}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(plan) + "\n")
     return plan
 
 
 def start_message(plan: Mapping[str, Any]) -> str:
-    """One line: the training jobs without a manifest and their predicted wall time on this run's cores (a job
-    Snakemake reruns for changed code or params is not counted here, but is in the progress lines)."""
+    """One line: the training jobs still to train (no manifest, or retrained) and their predicted wall time on
+    this run's cores (a job Snakemake reruns for changed code or params is not counted here)."""
     todo = plan["todo_at_start"]
     seconds = sum(plan["jobs"][job] for job in todo)
     return (f"grid: {len(todo)} of {len(plan['jobs'])} training jobs not yet done, predicted "
@@ -102,11 +109,16 @@ def _record_job(path: str | Path, manifest: str, wall_s: float, trained: bool) -
         return None
     if trained:
         plan["finished_this_run"][manifest] = wall_s
-        write_text_atomic(path, json.dumps(plan) + "\n")
+    ended = plan.setdefault("ended_this_run", [])
+    if manifest not in ended:
+        ended.append(manifest)
+    write_text_atomic(path, json.dumps(plan) + "\n")
     finished = plan["finished_this_run"]
     predicted = sum(jobs[job] for job in finished if job in jobs)
     speed = sum(finished.values()) / predicted if finished and predicted > 0 else 1.0
-    done = [job for job in jobs if job == manifest or os.path.exists(job)]
+    # done: a manifest on disk, unless the job is one this run retrains and it has not ended yet
+    pending = set(plan.get("retrained", [])) - set(ended)
+    done = [job for job in jobs if job in ended or (os.path.exists(job) and job not in pending)]
     left = sum(seconds for job, seconds in jobs.items() if job not in done) * speed / slots(plan)
     return (f"progress: {Path(manifest).stem} trained in {duration(wall_s)} (predicted {duration(jobs[manifest])}); "
             f"{len(done)} of {len(jobs)} training jobs done, about {duration(left)} left on {plan['cores']} cores")

@@ -75,3 +75,20 @@ def test_a_job_ending_while_another_records_itself_waits_and_both_are_kept(tmp_p
     assert "1 of 2 training jobs done" in out  # a's manifest is not written here: only b counts as done
     assert json.loads((tmp_path / "progress.json").read_text())["finished_this_run"] == {
         "results/jobs/a-000_1cells.json": 90.0, "results/jobs/b-000_1cells.json": 250.0}
+
+
+def test_a_job_retrained_for_a_deleted_cell_file_is_to_do_until_it_ends(tmp_path, monkeypatch):
+    """Its manifest exists from the earlier run, but this run retrains it (train_jobs.smk: the stale jobs): the
+    start line counts it, and it is done only once it has ended in this run."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "jobs").mkdir(parents=True)
+    jobs = {f"results/jobs/{name}_1cells.json": 100.0 for name in ("a-000", "b-000", "c-000")}
+    for manifest in jobs:
+        (tmp_path / manifest).write_text("{}")
+    plan = write_progress_plan("progress.json", jobs, cores=2, threads=1,
+                               retrained=["results/jobs/a-000_1cells.json", "results/jobs/c-000_1cells.json"])
+    assert start_message(plan).startswith("grid: 2 of 3 training jobs not yet done, predicted 0.06 core-hours")
+    line = job_done_message("progress.json", "results/jobs/a-000_1cells.json", 100.0)
+    assert "2 of 3 training jobs done, about 50 s left" in line  # c is still to retrain
+    line = job_done_message("progress.json", "results/jobs/c-000_1cells.json", 100.0, trained=False)
+    assert "3 of 3 training jobs done, about 0 s left" in line
