@@ -71,10 +71,12 @@ if _undeclared:
 
 def train_job_threads():
     """Threads of a training job: a profile's or the command line's ``set-threads: train=N`` (what the jobs
-    then run with), else the config's train_threads. For the cost model's predictions."""
+    then run with), else the config's train_threads. For the cost model's predictions.
+    """
     try:
         override = workflow.resource_settings.overwrite_threads.get("train")
-        override = getattr(override, "value", override)  # a Resource("_cores", N) when parsed
+        # parsed, it is a Resource("_cores", N)
+        override = getattr(override, "value", override)
         if override is not None:
             return max(1, int(override))
     except (AttributeError, TypeError, ValueError):
