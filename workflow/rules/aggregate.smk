@@ -48,7 +48,7 @@ rule cost_estimate:
     (prints both tables): per-architecture rates measured by benchmarks/cost_calibration.py (surrogate_study.plan.cost).
     """
     input:
-        rates=config.get("cost_rates", "benchmarks/cost_rates.csv"),
+        rates=config.get("cost_rates", DEFAULT_RATES),
     output:
         studies="results/cost_estimate.tsv",
         datasets="results/cost_by_dataset.tsv",
