@@ -62,8 +62,11 @@ def write_progress_plan(path: str | Path, predicted: Mapping[str, float], cores:
 
 def start_message(plan: Mapping[str, Any]) -> str:
     """One line: the training jobs still to train (no manifest, or retrained) and their predicted wall time on
-    this run's cores (a job Snakemake reruns for changed code or params is not counted here)."""
+    this run's cores (a job Snakemake reruns for changed code or params is not counted here); with none left,
+    that all are done (``make repro`` starts Snakemake once per DVC stage: the later starts find the grid done)."""
     todo = plan["todo_at_start"]
+    if not todo:
+        return f"grid: all {len(plan['jobs'])} training jobs done"
     seconds = sum(plan["jobs"][job] for job in todo)
     return (f"grid: {len(todo)} of {len(plan['jobs'])} training jobs not yet done, predicted "
             f"{seconds * plan['threads'] / 3600:.2f} core-hours, about {duration(seconds / slots(plan))} on "

@@ -35,6 +35,19 @@ def test_the_eta_counts_the_jobs_left_on_the_runs_slots_at_the_measured_speed(tm
         "results/jobs/b-000_2cells.json": 400.0}
 
 
+def test_a_grid_with_nothing_left_to_train_says_so_in_one_short_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "jobs").mkdir(parents=True)
+    jobs = {"results/jobs/a-000_1cells.json": 100.0, "results/jobs/b-000_1cells.json": 300.0}
+    for job in jobs:
+        (tmp_path / job).write_text("{}")
+    assert start_message(write_progress_plan("progress.json", jobs, cores=2, threads=1)) == (
+        "grid: all 2 training jobs done")
+    # one of them retrained (a cell file deleted): not done
+    assert start_message(write_progress_plan("progress.json", jobs, cores=2, threads=1, retrained=list(jobs)[:1])
+                         ).startswith("grid: 1 of 2 training jobs not yet done")
+
+
 def test_a_job_that_kept_all_its_cells_is_done_but_not_a_measure_of_speed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     jobs = {"results/jobs/a-000_1cells.json": 100.0, "results/jobs/b-000_1cells.json": 300.0}
