@@ -8,8 +8,10 @@ after the first (warm-up: compiled kernels, silent hidden layers)
 is the measured epoch (the first one's excess is the job's start-up, ``startup_s``); the rate is
 
     r_arch = epoch_s / (K · N_train)        [wall s per cell and training sample, evaluation included]
+    r_eval = eval_s / (K · N_eval)          [wall s per cell and evaluated sample]
 
-(surrogate_study.plan.cost). Randman jobs run on their own generated task. A real dataset (no download here)
+with eval_s the median evaluation of those epochs and N_eval the samples an epoch evaluates (validation, and
+test unless the cells evaluate it once: ``training.test_split: best_epoch``; surrogate_study.plan.cost). Randman jobs run on their own generated task. A real dataset (no download here)
 trains on generated spike data of its shape, classes and input density, ``--real-fraction`` of its train and
 test samples, with validation and test in the dataset's own proportion to training: MNIST-like inputs fire
 once per pixel above the latency threshold, 127 spikes per digit on average (measured on the 5k MNIST subset
@@ -46,8 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from surrogate_study.plan.cost import (  # noqa: E402
-    RATE_COLUMNS, Rate, architecture, eval_samples, grid_wall_hours, job_seconds, rate_for, read_rates,
-    train_samples)
+    RATE_COLUMNS, Rate, architecture, grid_wall_hours, job_seconds, rate_for, read_rates, train_samples,
+    valid_and_test_samples, work_seconds)
+from surrogate_study.plan.config import test_every_epoch  # noqa: E402
 from surrogate_study.plan.dataset_catalog import REAL_DATASETS, split_sizes  # noqa: E402
 from surrogate_study.plan.real_tasks import add_real_datasets  # noqa: E402
 from surrogate_study.plan.study import plan_studies  # noqa: E402
@@ -115,31 +118,36 @@ def measure(job: str, configs: list[dict], threads: int, args, folder: Path) -> 
     runs = [dict(c, threads=c["threads"] or threads) for c in configs]
     for run in runs:
         run["training"] = {**run["training"], "epochs": args.epochs, "save_model": False}
-    n_train, n_eval, spikes = train_samples(runs[0]), eval_samples(runs[0]), None
+    n_train, spikes = train_samples(runs[0]), None
+    n_valid, n_test = valid_and_test_samples(runs[0])
     if name in REAL_DATASETS:  # generated spikes of the dataset's shape, a fraction of its samples
         path = folder / f"{name}.npz"
         total, n_test = synthetic_dataset(path, name, args.real_fraction, args.shd_spikes)
         fraction = runs[0]["dataset"].get("valid_fraction", 0.1)
         n_train = split_sizes(total, [1 - fraction, fraction])[0]
-        n_eval = total - n_train + n_test
+        n_valid = total - n_train
         spikes = args.shd_spikes if name == "shd" else MNIST_SPIKES
         for run in runs:
             run["dataset"] = {**run["dataset"], "path": str(path), "check_sizes": False}
+    n_eval = n_valid + (n_test if test_every_epoch(runs[0]["training"]) else 0)  # evaluated in each epoch
     others = [] if args.companion else companions(architecture(runs[0]), threads, args)
-    marks = [time.perf_counter()]
+    marks, parts = [time.perf_counter()], []
     train_cells(runs, [folder / job / str(k) for k in range(len(runs))],
-                on_epoch_end=lambda epoch, rows: marks.append(time.perf_counter()), progress=False)
+                on_epoch_end=lambda epoch, rows: marks.append(time.perf_counter()), progress=False,
+                epoch_times=parts)
     for other in others:
         other.kill()
         other.wait()
     epochs = np.diff(marks)
     epoch_s = statistics.median(epochs[1:])
+    eval_s = statistics.median([evaluation for _, evaluation in parts[1:]])
     return {"architecture": architecture(runs[0]), "dataset": name, "cells": len(runs), "threads": runs[0]["threads"],
             "batch_size": runs[0]["training"]["batch_size"], "train_samples": n_train, "eval_samples": n_eval,
             "input_spikes": spikes, "jobs_at_once": len(others) + 1, "epochs_timed": args.epochs - 1,
-            "epoch_s": round(float(epoch_s), 4),
+            "epoch_s": round(float(epoch_s), 4), "eval_s": round(float(eval_s), 4),
             "startup_s": round(max(0.0, float(epochs[0] - epoch_s)), 4),
-            "s_per_cell_sample": float(epoch_s) / (len(runs) * n_train)}
+            "s_per_cell_sample": float(epoch_s) / (len(runs) * n_train),
+            "s_per_cell_eval_sample": float(eval_s) / (len(runs) * n_eval)}
 
 
 def main() -> None:
@@ -185,9 +193,9 @@ def main() -> None:
             configs = [the_plan.cells[c] for c in the_plan.jobs[job]]
             row = measure(job, configs, threads, args, Path(folder))
             predicted = None
-            if before:  # the rates file's prediction of the same epoch (its K cells, this many training samples)
+            if before:  # the rates file's prediction of the same epoch (its K cells, these samples)
                 rate = rate_for(configs[0], before, threads)[0]
-                predicted = len(configs) * row["train_samples"] * rate.s_per_cell_sample
+                predicted = len(configs) * work_seconds(rate, row["train_samples"], row["eval_samples"])
             measured.append(row)
             print(json.dumps({"job": job, "architecture": arch, "cells": row["cells"], "threads": row["threads"],
                               "measured_epoch_s": row["epoch_s"],
@@ -199,7 +207,8 @@ def main() -> None:
                             text=True).stdout.strip()
     machine = f"{platform.machine()} {_cpu_model()}"
     rates = {(r["architecture"], r["threads"]): Rate(r["architecture"], r["s_per_cell_sample"], r["threads"],
-                                                     r["cells"], r["startup_s"])
+                                                     r["cells"], r["startup_s"], r["s_per_cell_eval_sample"],
+                                                     r["eval_samples"] / r["train_samples"])
              for r in measured}
     grid_rates = {**before, **rates}
     jobs = {job: [the_plan.cells[c] for c in cells] for job, cells in the_plan.jobs.items()}

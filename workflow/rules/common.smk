@@ -14,7 +14,7 @@ from surrogate_study.plan.dataset_catalog import (
 from surrogate_study.plan.grid_limit import check_grid_size
 from surrogate_study.plan.real_tasks import add_real_datasets
 from surrogate_study.plan.sensitivity import check_sensitivity
-from surrogate_study.plan.study import plan_studies
+from surrogate_study.plan.study import check_test_curves, plan_studies
 
 # Studies that each figure reads (by name; a config must define them all).
 FIGURE_STUDIES = {
@@ -49,6 +49,7 @@ try:  # `real_datasets: [...]` adds those datasets to Fig. 4's and Fig. 6's stud
         config
     )  # beyond max_cells: refused before planning, unless allow_large_grid: true
     PLAN = plan_studies(config)
+    check_test_curves(PLAN)  # Fig. 2b's studies evaluate the test split every epoch
 except ConfigError as error:
     raise ValueError(str(error)) from None
 

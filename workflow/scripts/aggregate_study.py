@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from surrogate_study.analysis.aggregate import cell_row, history_frame, read_metrics
+from surrogate_study.plan.config import test_every_epoch
 from surrogate_study.storage.atomic import corrupt_input_ends_job, write_frame_atomic
 
 snakemake = globals()["snakemake"]
@@ -20,7 +21,8 @@ with corrupt_input_ends_job():
     metrics = [read_metrics(folder / "metrics.json") for folder in folders]
     table = pd.DataFrame([cell_row(m, labels) for m, labels in zip(metrics, rows)])
     history = pd.concat(
-        [history_frame(folder / "history.csv", labels["cell"], m["epochs_completed"])
+        [history_frame(folder / "history.csv", labels["cell"], m["epochs_completed"],
+                       test_every_epoch(m["config"]["training"]))
          for labels, folder, m in zip(rows, folders, metrics)],
         ignore_index=True,
     )

@@ -17,6 +17,8 @@ METRICS_KEYS = ("status", "config", "diverged_epoch", "epochs_completed", "best_
 #: Leading columns of every history.csv (then two per hidden layer).
 HISTORY_KEYS = ("epoch", "train_loss", "train_regularization", "train_accuracy", "valid_loss", "valid_accuracy",
                 "test_loss", "test_accuracy")
+#: The history columns a run with ``training.test_split: best_epoch`` leaves empty.
+TEST_KEYS = ("test_loss", "test_accuracy")
 RERUN_HINT = "delete it and rerun the workflow (Snakemake then reruns the job that makes it)"
 
 
@@ -58,10 +60,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_history(path: str | Path, epochs: int | None = None) -> pd.DataFrame:
+def read_history(path: str | Path, epochs: int | None = None, test_columns: bool = True) -> pd.DataFrame:
     """A cell's history.csv, checked: the expected columns, no empty or non-numeric value, epochs 0, 1, ….
 
     ``epochs``: the number of rows the cell's metrics.json promises (its ``epochs_completed``).
+    ``test_columns``: whether the run evaluated the test split every epoch; if not (``training.test_split:
+    best_epoch``), its test columns are empty in every row (read as NaN) and only those may be.
     Raises :class:`CorruptFileError` (one line naming the file and what is wrong) otherwise.
     """
     try:
@@ -73,6 +77,13 @@ def read_history(path: str | Path, epochs: int | None = None) -> pd.DataFrame:
     if missing:
         raise _corrupt(path, f"missing column(s) {', '.join(missing)}")
     bad = ~raw.map(_is_number)  # a short (truncated) row reads as empty fields
+    if not test_columns:
+        test = list(TEST_KEYS)
+        filled = raw[test].ne("").any(axis=1).to_numpy()
+        if filled.any():
+            raise _corrupt(path, f"line {int(filled.argmax()) + 2} has test values, but the run evaluated the test "
+                                 "split only at its best epoch (training.test_split: best_epoch)")
+        bad[test] = False
     if bad.to_numpy().any():
         row = int(bad.any(axis=1).to_numpy().argmax())
         raise _corrupt(path, f"line {row + 2} is truncated or has empty/non-numeric values")
@@ -140,9 +151,9 @@ def cell_row(metrics: Mapping[str, Any], labels: Mapping[str, Any]) -> dict[str,
     return row
 
 
-def history_frame(path: str, cell: str, epochs: int | None = None) -> pd.DataFrame:
+def history_frame(path: str, cell: str, epochs: int | None = None, test_columns: bool = True) -> pd.DataFrame:
     """A cell's history.csv (checked by :func:`read_history`) with its id as first column."""
-    frame = read_history(path, epochs)
+    frame = read_history(path, epochs, test_columns)
     frame.insert(0, "cell", cell)
     return frame
 

@@ -36,6 +36,10 @@ LR_MAX = 1.0
 FLOAT32_MAX = 3.4028234663852886e38
 
 
+def test_every_epoch(training: Mapping[str, Any]) -> bool:
+    """Whether a run with this ``training`` section evaluates the test split after every epoch: its optional
+    ``test_split`` is every_epoch or absent (runs written before the key existed), not best_epoch."""
+    return training.get("test_split", "every_epoch") == "every_epoch"
 
 
 #: Largest sizes a run config may ask for unless the user confirms (``--allow-large``; workflow config

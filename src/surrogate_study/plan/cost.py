@@ -7,12 +7,18 @@ kernels, silent hidden layers) gives
     r_arch = epoch wall seconds / (K_arch · N_train)        [s per cell and training sample, evaluation included]
 
 where K_arch is the job's cell count and N_train its training samples per epoch (the validation and test
-splits evaluated in the dataset's own proportion to them). A job of K cells of that architecture then takes
+splits evaluated in the dataset's own proportion to them). The part of the epoch spent evaluating gives the
+rate per evaluated sample, r_eval = eval_s / (K_arch · N_eval) (N_eval: samples the measured job evaluated per
+epoch, q = N_eval / N_train of them per training sample). A job of K cells of that architecture then takes
 
-    wall_s = Σ_cells (N_train(cell) · epochs(cell) · r_arch + s_arch / K_arch)      core_s = wall_s · threads
+    wall_s = Σ_cells (N_train · epochs · (r_arch − q · r_eval) + N_evaluated · r_eval + s_arch / K_arch)
+    core_s = wall_s · threads
 
-with s_arch the job's start-up, the first epoch's time beyond the median one (kernels loaded from numba's
-cache, hidden layers settling); linear in K: a job of fewer cells is predicted proportionally faster. Rates
+with N_evaluated = epochs · N_valid + epochs · N_test, or epochs · N_valid + N_test for a cell that evaluates
+the test split once (``training.test_split: best_epoch``), and s_arch the job's start-up, the first epoch's time
+beyond the median one (kernels loaded from numba's cache, hidden layers settling); linear in K: a job of fewer
+cells is predicted proportionally faster. A rate without r_eval (an older rates file) counts evaluation as the
+measured job did: wall_s = Σ_cells (N_train · epochs · r_arch + s_arch / K_arch). Rates
 are per threads per job; at other threads core seconds are kept. An architecture without a rate is scaled
 from the measured one with the same recurrence and the nearest input count by Σ hidden, and says so. Rates
 are read with the csv module, so that planning (the Snakefile's ETA, the grid-size check) stays free of
@@ -22,10 +28,11 @@ pandas; the per-study and per-dataset tables use pandas.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
+from surrogate_study.plan.config import test_every_epoch
 from surrogate_study.plan.dataset_catalog import PREPROCESSING, REAL_DATASETS, split_sizes
 
 if TYPE_CHECKING:  # pandas is imported where a table is built, so that planning stays light
@@ -33,21 +40,31 @@ if TYPE_CHECKING:  # pandas is imported where a table is built, so that planning
 
 #: Columns of benchmarks/cost_rates.csv (written by benchmarks/cost_calibration.py).
 RATE_COLUMNS = ["architecture", "dataset", "cells", "threads", "batch_size", "train_samples", "eval_samples",
-                "input_spikes", "jobs_at_once", "epochs_timed", "epoch_s", "startup_s", "s_per_cell_sample", "machine",
-                "commit"]
+                "input_spikes", "jobs_at_once", "epochs_timed", "epoch_s", "eval_s", "startup_s", "s_per_cell_sample",
+                "s_per_cell_eval_sample", "machine", "commit"]
 #: Default rates file of the workflow config's ``cost_rates`` key.
 DEFAULT_RATES = "benchmarks/cost_rates.csv"
 
 
 @dataclass(frozen=True)
 class Rate:
-    """Measured wall seconds per cell and training sample of one architecture (evaluation included)."""
+    """Measured wall seconds per cell and training sample of one architecture (evaluation included), and per
+    evaluated sample (None: not measured apart); ``eval_per_train``: samples the measured job evaluated per epoch
+    for each of its training samples."""
 
     architecture: str
     s_per_cell_sample: float
     threads: int
     cells: int
     startup_s: float = 0.0
+    s_per_cell_eval_sample: Optional[float] = None
+    eval_per_train: float = 0.0
+
+    def scaled(self, factor: float, threads: int) -> "Rate":
+        """This rate with both its per-sample times multiplied by ``factor``, at ``threads`` threads."""
+        return Rate(self.architecture, self.s_per_cell_sample * factor, threads, self.cells, self.startup_s,
+                    None if self.s_per_cell_eval_sample is None else self.s_per_cell_eval_sample * factor,
+                    self.eval_per_train)
 
 
 def train_samples(config: Mapping[str, Any]) -> int:
@@ -62,14 +79,29 @@ def train_samples(config: Mapping[str, Any]) -> int:
     return split_sizes(samples, [split["train"], split["valid"], split["test"]])[0]
 
 
-def eval_samples(config: Mapping[str, Any]) -> int:
-    """Validation plus test samples evaluated after each epoch of one cell."""
+def valid_and_test_samples(config: Mapping[str, Any]) -> tuple[int, int]:
+    """Validation and test samples of one cell."""
     dataset = config["dataset"]
     if dataset["name"] in REAL_DATASETS:
         spec = REAL_DATASETS[dataset["name"]]
-        return spec.train_size - train_samples(config) + spec.test_size
+        return spec.train_size - train_samples(config), spec.test_size
     samples = dataset.get("samples_per_class", 0) * dataset.get("classes", 0)
-    return samples - train_samples(config)
+    split = dataset.get("split", {"train": 1.0, "valid": 0.0, "test": 0.0})
+    _, valid, test = split_sizes(samples, [split["train"], split["valid"], split["test"]])
+    return valid, test
+
+
+def eval_samples(config: Mapping[str, Any]) -> int:
+    """Validation plus test samples of one cell (what an epoch evaluates with ``test_split: every_epoch``)."""
+    return sum(valid_and_test_samples(config))
+
+
+def evaluated_samples(config: Mapping[str, Any]) -> int:
+    """Samples one cell evaluates over its run: the validation split every epoch, the test split every epoch
+    or, with ``training.test_split: best_epoch``, once."""
+    epochs = config["training"]["epochs"]
+    valid, test = valid_and_test_samples(config)
+    return epochs * valid + (epochs if test_every_epoch(config["training"]) else 1) * test
 
 
 def time_steps(config: Mapping[str, Any]) -> int:
@@ -112,9 +144,16 @@ def read_rates(path: str | Path) -> dict[tuple[str, int], Rate]:
         if missing:
             raise ValueError(f"{path}: the rates table lacks the column(s) {', '.join(missing)}; "
                              "rerun benchmarks/cost_calibration.py")
-        return {(row["architecture"], int(row["threads"])): Rate(
-            row["architecture"], float(row["s_per_cell_sample"]), int(row["threads"]), int(row["cells"]),
-            float(row.get("startup_s") or 0.0)) for row in reader}
+        return {(row["architecture"], int(row["threads"])): _rate(row) for row in reader}
+
+
+def _rate(row: Mapping[str, str]) -> Rate:
+    """One row of a rates CSV (the evaluation columns may be absent or empty: an older file)."""
+    eval_rate = row.get("s_per_cell_eval_sample") or None
+    train, evaluated = float(row.get("train_samples") or 0), float(row.get("eval_samples") or 0)
+    return Rate(row["architecture"], float(row["s_per_cell_sample"]), int(row["threads"]), int(row["cells"]),
+                float(row.get("startup_s") or 0.0), None if eval_rate is None else float(eval_rate),
+                evaluated / train if eval_rate is not None and train > 0 else 0.0)
 
 
 def _parts(arch: str) -> tuple[int, list[int], bool]:
@@ -143,15 +182,25 @@ def rate_for(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[Rat
     scale = sum(hidden) / sum(_parts(nearest.architecture)[1]) * nearest.threads / threads
     how = (f"measured {arch} at {nearest.threads} threads" if nearest.architecture == arch
            else f"scaled from {nearest.architecture}")
-    return Rate(arch, nearest.s_per_cell_sample * scale, threads, nearest.cells, nearest.startup_s), how
+    return replace(nearest.scaled(scale, threads), architecture=arch), how
 
 
 def cell_seconds(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[float, float, str]:
     """(wall seconds it adds to its job, core seconds, how) of one cell in a job of ``threads`` threads: its epochs,
     and its share of the job's start-up (the first epoch's excess: kernels loaded, layers settling) for K_arch cells."""
     rate, how = rate_for(config, rates, threads)
-    wall = train_samples(config) * config["training"]["epochs"] * rate.s_per_cell_sample + rate.startup_s / rate.cells
+    wall = work_seconds(rate, train_samples(config) * config["training"]["epochs"], evaluated_samples(config)) \
+        + rate.startup_s / rate.cells
     return wall, wall * rate.threads, how
+
+
+def work_seconds(rate: Rate, trained: float, evaluated: float) -> float:
+    """Wall seconds one cell adds to its job for ``trained`` training and ``evaluated`` evaluated samples;
+    without a measured evaluation rate, evaluation counts as the measured job did it (in r_arch)."""
+    if rate.s_per_cell_eval_sample is None:
+        return trained * rate.s_per_cell_sample
+    per_train_sample = rate.s_per_cell_sample - rate.eval_per_train * rate.s_per_cell_eval_sample
+    return trained * per_train_sample + evaluated * rate.s_per_cell_eval_sample
 
 
 def job_seconds(configs: Sequence[Mapping[str, Any]], rates: Rates, threads: int) -> float:

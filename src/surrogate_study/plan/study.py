@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from surrogate_study.plan.config import Config, ConfigError, resolve_config
+from surrogate_study.plan.config import Config, ConfigError, resolve_config, test_every_epoch
 from surrogate_study.plan.overrides import deep_merge
 
 #: Config keys in which cells trained together may differ; all other keys must agree.
@@ -200,3 +200,19 @@ def plan_studies(workflow_config: Mapping[str, Any], only: Sequence[str] | None 
         plan.studies[name] = rows
     plan.jobs = plan_jobs(plan.cells, int(workflow_config.get("job_size", 1)))
     return plan
+
+
+#: Studies whose figure plots the test accuracy of every epoch (Fig. 2b's learning curves).
+TEST_CURVE_STUDIES = ("sg_vs_true",)
+
+
+def check_test_curves(plan: StudyPlan) -> None:
+    """Raise :class:`ConfigError` when a cell of a study in :data:`TEST_CURVE_STUDIES` evaluates the test split
+    only at its best epoch (``training.test_split: best_epoch``): its figure would have no curve to draw."""
+    for study in TEST_CURVE_STUDIES:
+        for row in plan.studies.get(study, []):
+            if not test_every_epoch(plan.cells[row["cell"]]["training"]):
+                raise ConfigError(f"config error at studies.{study}: training.test_split 'best_epoch' is not allowed "
+                                  "here: its figure plots the test accuracy of every epoch; give every_epoch "
+                                  f"(e.g. studies.{study}.fixed.training.test_split: every_epoch)")
+

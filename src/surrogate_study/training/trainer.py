@@ -4,8 +4,12 @@ Per epoch: Adam steps on shuffled mini-batches of the training split minimizing
 
     L = CE(softmax(max_n U_out[n]), y) + Σ_layers (R_low + R_up),
 
-then an evaluation of the validation and test splits. The reported accuracies are
-those of the epoch with the best validation accuracy (the earliest one on ties).
+then an evaluation of the validation split and, with ``training.test_split: every_epoch`` (the default),
+of the test split. The reported accuracies are those of the epoch with the best validation accuracy (the
+earliest one on ties). With ``test_split: best_epoch`` the test split is evaluated once, after the last epoch,
+with each cell's weights of its best validation epoch: the same reported numbers, bit for bit (a cell's
+evaluation depends on its own weights only), for one test pass instead of one per epoch; ``history.csv`` then
+leaves its test columns empty.
 
 Several runs ("cells") of one architecture and dataset train together in one batched
 computation (:func:`train_cells`); each keeps its own seed (weights and data order),
@@ -47,7 +51,7 @@ from surrogate_study.kernels.runtime import configure_runtime
 from surrogate_study.provenance import stamps as provenance
 from surrogate_study.training.allocator import keep_freed_memory
 from surrogate_study.storage.atomic import torch_save_atomic, write_csv_atomic, write_json_atomic
-from surrogate_study.plan.config import ConfigError, config_digest
+from surrogate_study.plan.config import ConfigError, config_digest, test_every_epoch
 from surrogate_study.data.splits import load_splits
 from surrogate_study.model.lif import LIFParameters
 from surrogate_study.model.network import SpikingNetwork
@@ -220,19 +224,27 @@ def history_columns(n_layers: int) -> list[str]:
     return columns
 
 
-def _history_row(epoch: int, train: Mapping[str, float], valid: Evaluation, test: Evaluation) -> dict[str, Any]:
+def _history_row(epoch: int, train: Mapping[str, float], valid: Evaluation,
+                 test: Optional[Evaluation]) -> dict[str, Any]:
+    """One row of ``history.csv``; the test columns empty (None) when the test split was not evaluated."""
     row: dict[str, Any] = {
         "epoch": epoch,
         **train,
         "valid_loss": valid.loss,
         "valid_accuracy": valid.accuracy,
-        "test_loss": test.loss,
-        "test_accuracy": test.accuracy,
+        "test_loss": None if test is None else test.loss,
+        "test_accuracy": None if test is None else test.accuracy,
     }
     for layer, (spikes, silent) in enumerate(zip(valid.mean_spikes, valid.silent_fraction), start=1):
         row[f"mean_spikes_layer{layer}"] = spikes
         row[f"silent_fraction_layer{layer}"] = silent
     return row
+
+
+def _test_fields(test: Evaluation) -> dict[str, Any]:
+    """What a cell's best epoch reports from the test split."""
+    return {"test_accuracy": test.accuracy, "test_loss": test.loss, "mean_spikes_per_neuron": test.mean_spikes,
+            "silent_fraction": test.silent_fraction}
 
 
 def _cell_weights(model: SpikingNetwork, cell: int) -> dict[str, torch.Tensor]:
@@ -274,6 +286,7 @@ class CellTrainer:
         self.threads_seen: dict[str, int] = {}
         self.device = select_device(first["device"])
         self.training = first["training"]
+        self.test_every_epoch = test_every_epoch(self.training)
         self.splits = load_splits(first["dataset"])
         self.model = build_network(configs, self.splits.train.n_units, self.splits.train.n_classes).to(self.device)
         self.optimizer = CellAdam(list(self.model.parameters()), [c["training"]["lr"] for c in configs])
@@ -345,14 +358,14 @@ class CellTrainer:
         pin_threads(self.threads)
         eval_batch = self.training["eval_batch_size"]
         valid = evaluate(self.model, self.splits.valid, eval_batch, self.device)
-        test = evaluate(self.model, self.splits.test, eval_batch, self.device)
+        test = evaluate(self.model, self.splits.test, eval_batch, self.device) if self.test_every_epoch else None
         self._note_threads()
         rows: list[Optional[dict]] = []
         for k, state in enumerate(self.states):
             if train_stats[k] is None:
                 rows.append(None)
                 continue
-            row = _history_row(epoch, train_stats[k], valid[k], test[k])
+            row = _history_row(epoch, train_stats[k], valid[k], None if test is None else test[k])
             state.history.append(row)
             rows.append(row)
             if state.best is None or valid[k].accuracy > state.best["valid_accuracy"]:
@@ -360,13 +373,26 @@ class CellTrainer:
                     "epoch": epoch,
                     "train_accuracy": train_stats[k]["train_accuracy"],
                     "valid_accuracy": valid[k].accuracy,
-                    "test_accuracy": test[k].accuracy,
-                    "test_loss": test[k].loss,
-                    "mean_spikes_per_neuron": test[k].mean_spikes,
-                    "silent_fraction": test[k].silent_fraction,
+                    **({} if test is None else _test_fields(test[k])),
                 }
                 state.best_weights = _cell_weights(self.model, k)
         return rows
+
+    def test_best_epochs(self) -> None:
+        """``test_split: best_epoch``: evaluate the test split once, every cell with the weights of its best
+        validation epoch (loaded into the model: run after the last epoch), and add the results to its best
+        epoch; the numbers ``every_epoch`` records at that epoch. Cells without a best epoch keep their weights."""
+        pending = [k for k, state in enumerate(self.states)
+                   if state.best is not None and "test_accuracy" not in state.best]
+        if not pending:
+            return
+        for k in pending:
+            _load_cell_weights(self.model, k, self.states[k].best_weights)
+        pin_threads(self.threads)
+        test = evaluate(self.model, self.splits.test, self.training["eval_batch_size"], self.device)
+        self._note_threads()
+        for k in pending:
+            self.states[k].best.update(_test_fields(test[k]))
 
     def _note_threads(self) -> None:
         """Remember the largest thread counts seen in use (what metrics.json records)."""
@@ -457,10 +483,12 @@ def train_cells(
     *,
     on_epoch_end: Optional[EpochCallback] = None,
     progress: Optional[bool] = None,
+    epoch_times: Optional[list[tuple[float, float]]] = None,
 ) -> list[dict[str, Any]]:
     """Train the runs ``configs`` (one architecture and dataset) together; outputs to ``out_dirs``.
 
-    ``progress``: show a tqdm bar (None: only when attached to a terminal).
+    ``progress``: show a tqdm bar (None: only when attached to a terminal). ``epoch_times``: a list to which
+    each epoch's (training, evaluation) wall seconds are appended (what ``benchmarks/cost_calibration.py`` reads).
     Returns the content of every run's ``metrics.json``.
     """
     if len(configs) != len(out_dirs) or not configs:
@@ -480,7 +508,12 @@ def train_cells(
     for epoch in bar:
         if not trainer.active():
             break
-        rows = trainer.record_epoch(epoch, trainer.train_epoch(epoch))
+        epoch_start = time.perf_counter()
+        stats = trainer.train_epoch(epoch)
+        trained = time.perf_counter()
+        rows = trainer.record_epoch(epoch, stats)
+        if epoch_times is not None:
+            epoch_times.append((trained - epoch_start, time.perf_counter() - trained))
         trainer.next_epoch = epoch + 1
         trainer.elapsed_s = elapsed_before + time.perf_counter() - started
         trainer.save_checkpoints()
@@ -490,6 +523,7 @@ def train_cells(
         if on_epoch_end is not None:
             on_epoch_end(epoch, rows)
     bar.close()
+    trainer.test_best_epochs()  # test_split: best_epoch (a no-op otherwise)
     return trainer.write_outputs(elapsed_before + time.perf_counter() - started)
 
 

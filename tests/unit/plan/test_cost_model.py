@@ -11,6 +11,7 @@ from surrogate_study.plan.cost import (
     estimate,
     estimate_by_dataset,
     eval_samples,
+    evaluated_samples,
     grid_wall_hours,
     job_seconds,
     rate_for,
@@ -63,6 +64,27 @@ def test_a_jobs_start_up_is_counted_once_per_job_of_the_measured_size(tmp_path):
     rates = read_rates(path)
     assert job_seconds([RANDMAN] * 8, rates, threads=1) == pytest.approx(8 * 8000 * 40 * 1e-4 + 20.0)
     assert job_seconds([RANDMAN] * 4, rates, threads=1) == pytest.approx(4 * 8000 * 40 * 1e-4 + 10.0)
+
+
+def test_evaluation_is_costed_per_evaluated_sample_so_a_test_split_evaluated_once_costs_less(tmp_path):
+    # a measured 16-cell job: 8000 training and 2000 evaluated samples per epoch; an epoch of 3.2 s, 0.4 s of it
+    # evaluation: 2.5e-5 s per cell and training sample, 1.25e-5 per cell and evaluated sample
+    lines = [",".join(RATE_COLUMNS)]
+    values = {"architecture": "20-100-10", "cells": 16, "threads": 1, "train_samples": 8000, "eval_samples": 2000,
+              "epoch_s": 3.2, "eval_s": 0.4, "s_per_cell_sample": 3.2 / (16 * 8000),
+              "s_per_cell_eval_sample": 0.4 / (16 * 2000)}
+    lines.append(",".join(str(values.get(c, "")) for c in RATE_COLUMNS))
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    rates = read_rates(tmp_path / "r.csv")
+    once = resolve_config({"training": {"epochs": 40, "test_split": "best_epoch"}})
+    assert evaluated_samples(RANDMAN) == 40 * 2000 and evaluated_samples(once) == 40 * 1000 + 1000
+    train_s = 8000 * 40 * (3.2 - 0.4) / (16 * 8000)
+    assert job_seconds([RANDMAN], rates, threads=1) == pytest.approx(train_s + 40 * 2000 * 0.4 / (16 * 2000))
+    assert job_seconds([once], rates, threads=1) == pytest.approx(train_s + 41 * 1000 * 0.4 / (16 * 2000))
+    # the measured job's own cells are predicted as before: its epoch, evaluation included
+    assert job_seconds([RANDMAN] * 16, rates, threads=1) == pytest.approx(40 * 3.2)
+    # scaled to another architecture, both parts scale
+    assert job_seconds([DEEP], rates, threads=1) == pytest.approx(3 * job_seconds([RANDMAN], rates, threads=1))
 
 
 def test_an_unmeasured_architecture_is_scaled_from_the_nearest_and_says_so(tmp_path):
