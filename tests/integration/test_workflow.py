@@ -67,6 +67,8 @@ def test_paper_config_dry_runs_and_covers_every_figure():
         (lambda c: c["datasets"].pop("mnist5k"), ["config error at datasets", "mnist5k", "not declared"]),
         (lambda c: c["datasets"].update({"mnist6k": {}}), ["'mnist6k' is not a registered dataset", "mnist5k"]),
         (lambda c: c.update({"real_datasets": ["mnist6k"]}), ["real_datasets", "'mnist6k' is not one of"]),
+        (lambda c: c["studies"]["scale"].update({"exclude": [{"variant": ["xDR"]}]}),
+         ["studies.scale.exclude.0.variant", "label 'xDR' is not allowed", "'sCtl'"]),
     ],
 )
 def test_bad_config_is_rejected_naming_the_key(tmp_path, mutate, expected):

@@ -1,7 +1,8 @@
 """Refuse an absurdly large grid before planning it: its size and estimated core-hours in one line.
 
 The count is the sum over studies of the product of their axis lengths (an upper bound: a cell that two
-studies share is trained once), computed without expanding anything. Beyond the workflow config's
+studies share is trained once, and points that a study's ``exclude`` leaves out are counted), computed
+without expanding anything. Beyond the workflow config's
 ``max_cells`` the workflow stops before planning, unless ``allow_large_grid: true`` confirms it. The
 estimated core-hours come from the cost model (:mod:`surrogate_study.plan.cost`) applied to an evenly spaced
 sample of each study's axis points, scaled to the study's size.
@@ -18,7 +19,7 @@ from surrogate_study.plan.errors import ConfigError
 from surrogate_study.plan.overrides import deep_merge
 from surrogate_study.plan.study import axis_points
 
-#: Default of the workflow config's ``max_cells`` (config/paper.yaml has 1798 cells).
+#: Default of the workflow config's ``max_cells`` (config/paper.yaml has 1714 cells).
 DEFAULT_MAX_CELLS = 10_000
 #: Axis points per study whose cost is computed for the estimate.
 SAMPLE_POINTS = 16

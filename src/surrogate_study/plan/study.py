@@ -10,8 +10,10 @@ A workflow config holds ``base`` (run-config overrides for every cell), ``datase
       variant:                            # a named case axis: label -> run-config overrides
         sCtl: {surrogate: {scale: normalized}}
         aDR:  {surrogate: {scale: asymptotic}, model: {detach_reset: false}}
+    exclude:                              # optional: points of the product left out
+      - {variant: [aDR], surrogate.beta: [1]}   # every point whose labels are all among those listed
 
-Each point of the axes' Cartesian product is a *cell*: the package defaults, updated by
+Each point of the axes' Cartesian product that no ``exclude`` entry matches is a *cell*: the package defaults, updated by
 ``base``, then ``fixed``, then each axis in order, resolved and validated. A cell's id
 names its main parameters readably and ends with a hash of its whole resolved config,
 so a cell that two studies share is computed once. Cells that share everything but
@@ -138,6 +140,38 @@ class StudyPlan:
         return [row["cell"] for row in self.studies[study]]
 
 
+def exclusions(name: str, spec: Mapping[str, Any],
+               points: Sequence[list[tuple[Any, Config]]]) -> list[dict[str, list[Any]]]:
+    """The study's ``exclude`` entries, checked: each maps axes of the study to labels of theirs (a list each);
+    a point is left out when, for every axis an entry names, its label is among the entry's labels."""
+    axes = list((spec.get("axes") or {}).keys())
+    labels = {axis: [label for label, _ in axis_points_] for axis, axis_points_ in zip(axes, points)}
+    entries = []
+    for index, entry in enumerate(spec.get("exclude") or []):
+        where = f"studies.{name}.exclude.{index}"
+        if not isinstance(entry, Mapping) or not entry:
+            raise ConfigError(f"config error at {where}: value {entry!r} is not allowed: give a mapping of axes to "
+                              "lists of their labels")
+        for axis, chosen in entry.items():
+            if axis not in labels:
+                raise ConfigError(f"config error at {where}: axis {axis!r} is not allowed: not an axis of this "
+                                  f"study (its axes: {', '.join(axes) or 'none'})")
+            if not isinstance(chosen, list) or not chosen:
+                raise ConfigError(f"config error at {where}.{axis}: value {chosen!r} is not allowed: give a "
+                                  "non-empty list of the axis's labels")
+            unknown = [label for label in chosen if label not in labels[axis]]
+            if unknown:
+                raise ConfigError(f"config error at {where}.{axis}: label {unknown[0]!r} is not allowed: not a "
+                                  f"label of this axis (its labels: {', '.join(map(repr, labels[axis]))})")
+        entries.append({axis: list(chosen) for axis, chosen in entry.items()})
+    return entries
+
+
+def excluded(labels: Mapping[str, Any], entries: Sequence[Mapping[str, list[Any]]]) -> bool:
+    """Whether a point with these axis labels matches an ``exclude`` entry (see :func:`exclusions`)."""
+    return any(all(labels[axis] in chosen for axis, chosen in entry.items()) for entry in entries)
+
+
 def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any],
                  dataset_defaults: Mapping[str, Any] | None = None, *,
                  allow_large: bool = False) -> list[tuple[dict, Config]]:
@@ -148,14 +182,16 @@ def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any],
     """
     axes = spec.get("axes") or {}
     points = [axis_points(axis, axis_spec) for axis, axis_spec in axes.items()]
+    leave_out = exclusions(name, spec, points)
     start = deep_merge(base, spec.get("fixed") or {})
     cells = []
     for combination in itertools.product(*points):
+        labels = {axis: label for axis, (label, _) in zip(axes, combination)}
+        if excluded(labels, leave_out):
+            continue
         user_config = start
-        labels = {}
-        for axis, (label, override) in zip(axes, combination):
+        for _, override in combination:
             user_config = deep_merge(user_config, override)
-            labels[axis] = label
         dataset = dict(user_config.get("dataset") or {})
         extra = (dataset_defaults or {}).get(dataset.get("name", "randman"))
         if extra:
@@ -166,6 +202,9 @@ def expand_study(name: str, spec: Mapping[str, Any], base: Mapping[str, Any],
             where = ", ".join(f"{axis}={label!r}" for axis, label in labels.items())
             raise ConfigError(f"studies.{name} ({where}): {error}") from None
         cells.append((labels, resolved))
+    if not cells:
+        raise ConfigError(f"config error at studies.{name}.exclude: the entries leave out every point of the "
+                          "study; a study needs at least one cell")
     return cells
 
 

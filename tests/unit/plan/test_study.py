@@ -69,6 +69,54 @@ def test_a_bad_axis_value_names_study_axis_and_key():
         plan_studies(config)
 
 
+def test_exclude_leaves_out_the_points_whose_labels_an_entry_lists():
+    config = workflow_config()
+    grid = config["studies"]["grid"]
+    grid["axes"]["model.hidden"] = [[100], [100, 100]]
+    grid["exclude"] = [{"surrogate.shape": ["esser"], "model.hidden": [[100, 100]]},
+                       {"training.lr": [0.1], "model.hidden": [[100, 100]]}]
+    rows = plan_studies(config).studies["grid"]
+    kept = sorted((r["surrogate.shape"], r["training.lr"], len(r["model.hidden"])) for r in rows)
+    # 2 shapes x 2 lr x 2 depths = 8 points; two-layer esser (2) and two-layer lr 0.1 (2, one of them esser) go
+    assert kept == [("esser", 0.01, 1), ("esser", 0.1, 1), ("superspike", 0.01, 1), ("superspike", 0.01, 2),
+                    ("superspike", 0.1, 1)]
+    config = workflow_config()
+    config["studies"]["cases"]["exclude"] = [{"variant": ["aDR"]}]  # named cases by their labels
+    assert [r["variant"] for r in plan_studies(config).studies["cases"]] == ["sCtl"]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"seed": [0]}, r"studies.grid.exclude.0: axis 'seed' is not allowed: not an axis of this study \(its axes: "
+                    r"surrogate.shape, training.lr\)"),
+    ({"surrogate.shape": ["sigmoid"]}, r"studies.grid.exclude.0.surrogate.shape: label 'sigmoid' is not allowed: "
+                                       r"not a label of this axis \(its labels: 'superspike', 'esser'\)"),
+    ({"training.lr": 0.1}, r"studies.grid.exclude.0.training.lr: value 0.1 is not allowed: give a non-empty list"),
+    ({"surrogate.shape": ["superspike", "esser"]}, r"studies.grid.exclude: the entries leave out every point"),
+])
+def test_a_bad_exclude_entry_is_named_before_anything_is_planned(entry, message):
+    config = workflow_config()
+    config["studies"]["grid"]["exclude"] = [entry]
+    with pytest.raises(ConfigError, match=message):
+        plan_studies(config)
+
+
+def test_the_paper_grid_leaves_out_only_the_recurrent_cells_no_panel_reads():
+    from pathlib import Path
+
+    import yaml
+
+    from surrogate_study.plan.real_tasks import add_real_datasets
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[3] / "config" / "paper.yaml").read_text())
+    config.update(add_real_datasets(config))
+    rows = plan_studies(config).studies["scale_recurrent"]
+    points = {(r["variant"], len(r["model.hidden"])) for r in rows}
+    # Fig. 5e and claim 2b: every variant at n_h = 1; Fig. 5f: aCtl and aProp at n_h = 1, 2, 3
+    assert points == {("sCtl", 1), ("sProp", 1), ("aCtl", 1), ("aProp", 1), ("aCtl", 2), ("aProp", 2),
+                      ("aCtl", 3), ("aProp", 3)}
+    assert len(rows) == 8 * 3 * 3 * 3  # beta x eta x seeds at each
+
+
 def test_best_by_validation_selects_on_validation_and_skips_diverged():
     table = pd.DataFrame({
         "cell": ["a", "b", "c", "d"], "shape": ["s", "s", "s", "e"], "status": ["ok", "ok", "diverged", "ok"],
