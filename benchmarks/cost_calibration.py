@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from surrogate_study.plan.cost import (  # noqa: E402
-    RATE_COLUMNS, Rate, architecture, grid_wall_hours, job_seconds, rate_for, read_rates, train_samples,
+    RATE_COLUMNS, architecture, grid_wall_hours, job_seconds, rate_for, rate_from_row, read_rates, train_samples,
     valid_and_test_samples, work_seconds)
 from surrogate_study.plan.config import test_every_epoch  # noqa: E402
 from surrogate_study.plan.dataset_catalog import REAL_DATASETS, split_sizes  # noqa: E402
@@ -110,26 +110,37 @@ def companions(arch: str, threads: int, args) -> list[subprocess.Popen]:
     return [subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(args.side_by_side - 1)]
 
 
+def job_runs(configs: list[dict], threads: int, folder: Path, real_fraction: float, shd_spikes: int,
+             **training) -> tuple[list[dict], dict]:
+    """A planned job's run configs as measured: ``threads`` where a cell leaves them open, ``training`` keys set
+    (epochs, …; no model saved), and a real dataset replaced by generated spikes of its shape (``real_fraction``
+    of its samples, written to ``folder``). Also its sizes: train, valid and test samples, input spikes."""
+    name = configs[0]["dataset"]["name"]
+    runs = [dict(c, threads=c["threads"] or threads) for c in configs]
+    for run in runs:
+        run["training"] = {**run["training"], "save_model": False, **training}
+    n_train, spikes = train_samples(runs[0]), None
+    n_valid, n_test = valid_and_test_samples(runs[0])
+    if name in REAL_DATASETS:  # generated spikes of the dataset's shape, a fraction of its samples
+        path = folder / f"{name}.npz"
+        total, n_test = synthetic_dataset(path, name, real_fraction, shd_spikes)
+        fraction = runs[0]["dataset"].get("valid_fraction", 0.1)
+        n_train = split_sizes(total, [1 - fraction, fraction])[0]
+        n_valid = total - n_train
+        spikes = shd_spikes if name == "shd" else MNIST_SPIKES
+        for run in runs:
+            run["dataset"] = {**run["dataset"], "path": str(path), "check_sizes": False}
+    return runs, {"train": n_train, "valid": n_valid, "test": n_test, "spikes": spikes}
+
+
 def measure(job: str, configs: list[dict], threads: int, args, folder: Path) -> dict:
     """Train one job's cells for ``args.epochs`` epochs (beside its companions); its measured epoch and rate."""
     from surrogate_study.training.trainer import train_cells
 
     name = configs[0]["dataset"]["name"]
-    runs = [dict(c, threads=c["threads"] or threads) for c in configs]
-    for run in runs:
-        run["training"] = {**run["training"], "epochs": args.epochs, "save_model": False}
-    n_train, spikes = train_samples(runs[0]), None
-    n_valid, n_test = valid_and_test_samples(runs[0])
-    if name in REAL_DATASETS:  # generated spikes of the dataset's shape, a fraction of its samples
-        path = folder / f"{name}.npz"
-        total, n_test = synthetic_dataset(path, name, args.real_fraction, args.shd_spikes)
-        fraction = runs[0]["dataset"].get("valid_fraction", 0.1)
-        n_train = split_sizes(total, [1 - fraction, fraction])[0]
-        n_valid = total - n_train
-        spikes = args.shd_spikes if name == "shd" else MNIST_SPIKES
-        for run in runs:
-            run["dataset"] = {**run["dataset"], "path": str(path), "check_sizes": False}
-    n_eval = n_valid + (n_test if test_every_epoch(runs[0]["training"]) else 0)  # evaluated in each epoch
+    runs, sizes = job_runs(configs, threads, folder, args.real_fraction, args.shd_spikes, epochs=args.epochs)
+    n_train, spikes = sizes["train"], sizes["spikes"]
+    n_eval = sizes["valid"] + (sizes["test"] if test_every_epoch(runs[0]["training"]) else 0)  # per epoch
     others = [] if args.companion else companions(architecture(runs[0]), threads, args)
     marks, parts = [time.perf_counter()], []
     train_cells(runs, [folder / job / str(k) for k in range(len(runs))],
@@ -206,10 +217,7 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     machine = f"{platform.machine()} {_cpu_model()}"
-    rates = {(r["architecture"], r["threads"]): Rate(r["architecture"], r["s_per_cell_sample"], r["threads"],
-                                                     r["cells"], r["startup_s"], r["s_per_cell_eval_sample"],
-                                                     r["eval_samples"] / r["train_samples"])
-             for r in measured}
+    rates = {(r["architecture"], r["threads"]): rate_from_row(r) for r in measured}
     grid_rates = {**before, **rates}
     jobs = {job: [the_plan.cells[c] for c in cells] for job, cells in the_plan.jobs.items()}
     try:

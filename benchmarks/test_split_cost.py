@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 MODES = ("every_epoch", "best_epoch")
 
 
-def one_run(arch: str, mode: str, epochs: int, configfile: Path, fraction: float) -> dict:
+def one_run(arch: str, mode: str, epochs: int, configfile: Path, fraction: float, shd_spikes: int) -> dict:
     """Train the sample job of ``arch`` in ``mode``; its median epoch and final test pass in seconds."""
     import cost_calibration as calibration
 
@@ -40,18 +40,11 @@ def one_run(arch: str, mode: str, epochs: int, configfile: Path, fraction: float
     configure_runtime()
     _, the_plan = calibration.plan(configfile)
     job = calibration.sample_jobs(the_plan)[arch]
-    configs = [dict(the_plan.cells[c]) for c in the_plan.jobs[job]]
+    configs = [dict(the_plan.cells[c], threads=1) for c in the_plan.jobs[job]]
     with tempfile.TemporaryDirectory() as folder:
-        name = configs[0]["dataset"]["name"]
-        for config in configs:
-            config["threads"] = 1
-            config["training"] = {**config["training"], "epochs": epochs + 1, "save_model": False, "test_split": mode}
-        if name in calibration.REAL_DATASETS:
-            path = Path(folder) / f"{name}.npz"
-            calibration.synthetic_dataset(path, name, fraction, 5000)
-            for config in configs:
-                config["dataset"] = {**config["dataset"], "path": str(path), "check_sizes": False}
-        trainer = CellTrainer([resolve_config(c) for c in configs], [Path(folder) / str(k) for k in range(len(configs))])
+        runs, _ = calibration.job_runs(configs, 1, Path(folder), fraction, shd_spikes, epochs=epochs + 1,
+                                       test_split=mode)
+        trainer = CellTrainer([resolve_config(r) for r in runs], [Path(folder) / str(k) for k in range(len(runs))])
         times = []
         for epoch in range(epochs + 1):
             start = time.perf_counter()
@@ -71,17 +64,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per run (one more is trained first)")
     parser.add_argument("--real-fraction", type=float, default=0.1)
+    parser.add_argument("--shd-spikes", type=int, default=5000, help="input spikes per SHD-like sample")
     parser.add_argument("--one", nargs=2, metavar=("ARCH", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_run(args.one[0], args.one[1], args.epochs, args.configfile, args.real_fraction)))
+        print(json.dumps(one_run(args.one[0], args.one[1], args.epochs, args.configfile, args.real_fraction,
+                                 args.shd_spikes)))
         return
     for round_ in range(1, args.rounds + 1):
         for arch in args.only:
             pair = {}
             for mode in MODES:  # each in a fresh process, in turns
                 out = subprocess.run([sys.executable, __file__, "--one", arch, mode, "--epochs", str(args.epochs),
-                                      "--configfile", str(args.configfile), "--real-fraction", str(args.real_fraction)],
+                                      "--configfile", str(args.configfile), "--real-fraction", str(args.real_fraction),
+                                      "--shd-spikes", str(args.shd_spikes)],
                                      capture_output=True, text=True, check=True).stdout
                 pair[mode] = json.loads(out.strip().splitlines()[-1])
             print(json.dumps({"round": round_, "architecture": arch,

@@ -60,12 +60,6 @@ class Rate:
     s_per_cell_eval_sample: Optional[float] = None
     eval_per_train: float = 0.0
 
-    def scaled(self, factor: float, threads: int) -> "Rate":
-        """This rate with both its per-sample times multiplied by ``factor``, at ``threads`` threads."""
-        return Rate(self.architecture, self.s_per_cell_sample * factor, threads, self.cells, self.startup_s,
-                    None if self.s_per_cell_eval_sample is None else self.s_per_cell_eval_sample * factor,
-                    self.eval_per_train)
-
 
 def train_samples(config: Mapping[str, Any]) -> int:
     """Training samples of one cell: Randman's train split, or a real dataset's train split minus validation."""
@@ -144,11 +138,12 @@ def read_rates(path: str | Path) -> dict[tuple[str, int], Rate]:
         if missing:
             raise ValueError(f"{path}: the rates table lacks the column(s) {', '.join(missing)}; "
                              "rerun benchmarks/cost_calibration.py")
-        return {(row["architecture"], int(row["threads"])): _rate(row) for row in reader}
+        return {(row["architecture"], int(row["threads"])): rate_from_row(row) for row in reader}
 
 
-def _rate(row: Mapping[str, str]) -> Rate:
-    """One row of a rates CSV (the evaluation columns may be absent or empty: an older file)."""
+def rate_from_row(row: Mapping[str, Any]) -> Rate:
+    """One row of a rates table, as read from the CSV (strings) or as measured (numbers); the evaluation
+    columns may be absent or empty (an older file)."""
     eval_rate = row.get("s_per_cell_eval_sample") or None
     train, evaluated = float(row.get("train_samples") or 0), float(row.get("eval_samples") or 0)
     return Rate(row["architecture"], float(row["s_per_cell_sample"]), int(row["threads"]), int(row["cells"]),
@@ -182,7 +177,9 @@ def rate_for(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[Rat
     scale = sum(hidden) / sum(_parts(nearest.architecture)[1]) * nearest.threads / threads
     how = (f"measured {arch} at {nearest.threads} threads" if nearest.architecture == arch
            else f"scaled from {nearest.architecture}")
-    return replace(nearest.scaled(scale, threads), architecture=arch), how
+    eval_rate = nearest.s_per_cell_eval_sample
+    return replace(nearest, architecture=arch, threads=threads, s_per_cell_sample=nearest.s_per_cell_sample * scale,
+                   s_per_cell_eval_sample=None if eval_rate is None else eval_rate * scale), how
 
 
 def cell_seconds(config: Mapping[str, Any], rates: Rates, threads: int) -> tuple[float, float, str]:

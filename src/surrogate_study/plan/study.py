@@ -13,8 +13,8 @@ A workflow config holds ``base`` (run-config overrides for every cell), ``datase
     exclude:                              # optional: points of the product left out
       - {variant: [aDR], surrogate.beta: [1]}   # every point whose labels are all among those listed
 
-Each point of the axes' Cartesian product that no ``exclude`` entry matches is a *cell*: the package defaults, updated by
-``base``, then ``fixed``, then each axis in order, resolved and validated. A cell's id
+Each point of the axes' Cartesian product that no ``exclude`` entry matches is a *cell*: the package
+defaults, updated by ``base``, then ``fixed``, then each axis in order, resolved and validated. A cell's id
 names its main parameters readably and ends with a hash of its whole resolved config,
 so a cell that two studies share is computed once. Cells that share everything but
 the per-cell keys of :data:`PER_CELL_KEYS` are packed into
