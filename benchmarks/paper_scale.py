@@ -54,11 +54,17 @@ def worker(src: str, data_path: str) -> None:
         from surrogate_study.plan.config import resolve_config
         from surrogate_study.training.allocator import keep_freed_memory
         from surrogate_study.training.trainer import CellTrainer
-    except ModuleNotFoundError:  # a baseline from before the package was split into layers (8569a34 and older)
-        from surrogate_study.allocator import keep_freed_memory  # type: ignore[no-redef]
-        from surrogate_study.config import resolve_config  # type: ignore[no-redef]
-        from surrogate_study.spike_data import DatasetSplits, SpikeDataset  # type: ignore[no-redef]
-        from surrogate_study.training import CellTrainer  # type: ignore[no-redef]
+    except ModuleNotFoundError:
+        try:  # the layered package before its training layer was renamed (90ab92f to e4bffbd)
+            from surrogate_study.data.spike_data import DatasetSplits, SpikeDataset  # type: ignore[no-redef]
+            from surrogate_study.plan.config import resolve_config  # type: ignore[no-redef]
+            from surrogate_study.train.allocator import keep_freed_memory  # type: ignore[no-redef]
+            from surrogate_study.train.training import CellTrainer  # type: ignore[no-redef]
+        except ModuleNotFoundError:  # a baseline from before the package was split into layers (8569a34 and older)
+            from surrogate_study.allocator import keep_freed_memory  # type: ignore[no-redef]
+            from surrogate_study.config import resolve_config  # type: ignore[no-redef]
+            from surrogate_study.spike_data import DatasetSplits, SpikeDataset  # type: ignore[no-redef]
+            from surrogate_study.training import CellTrainer  # type: ignore[no-redef]
 
     keep_freed_memory()
     arrays = np.load(data_path)

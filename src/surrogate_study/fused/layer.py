@@ -27,6 +27,7 @@ from surrogate_study.fused.time_loop import LIFTimeLoop
 from surrogate_study.kernels.events import compact_events_kernel
 from surrogate_study.kernels.layer_backward import layer_backward_kernel
 from surrogate_study.kernels.layer_forward import layer_forward_kernel
+from surrogate_study.kernels.options import LANES
 from surrogate_study.kernels.runtime import match_torch_threads, small_gemm_in_blas
 from surrogate_study.kernels.tile_product import padded_columns
 from surrogate_study.model.lif import LIFParameters
@@ -240,6 +241,9 @@ class EventLIFLayer(torch.autograd.Function):
         recurrent_t = dummy3
         if propagates.any():
             recurrent_t = padded_transpose(recurrent_weight)
+        # gI[n+2] scratch only where something reads it (the kernel then compiles without it: see its docstring)
+        later_rows = (np.empty((cells * chunks, LANES, neurons), dtype=membrane.numpy().dtype)
+                      if recurrent and params.recurrent_delay == 2 and (need_recurrent or propagates.any()) else None)
         match_torch_threads()
         layer_backward_kernel(  # S is not passed: the kernel takes it from U (S = Θ(U − ϑ))
             membrane.numpy(), current.numpy(),
@@ -247,7 +251,7 @@ class EventLIFLayer(torch.autograd.Function):
             grad_membrane.contiguous().numpy() if grad_membrane is not None else dummy,
             grad_spikes is not None, static, grad_membrane is not None,
             grad_counts.contiguous().numpy() if grad_counts is not None else dummy3.numpy(), grad_counts is not None,
-            recurrent_t.numpy(), propagates, params.recurrent_delay,
+            recurrent_t.numpy(), propagates, later_rows,
             grad_readout_potential.contiguous().numpy() if grad_readout_potential is not None else dummy,
             grad_readout_potential is not None,
             grad_peak.contiguous().numpy() if grad_peak is not None else dummy3.numpy(), grad_peak is not None,

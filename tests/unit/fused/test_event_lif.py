@@ -123,6 +123,32 @@ def test_both_recurrent_delays_equal_the_reference(monkeypatch, delay, use_kerne
                               use_kernel=use_kernel)
 
 
+@pytest.mark.parametrize("recurrent, delay, detach_recurrent, expected", [
+    (False, 2, False, None),  # feed-forward: the delay is moot, the kernel compiles without the d = 2 code
+    (True, 1, False, None),
+    (True, 2, False, (3 * 3, 8, 6)),  # [tasks = K · J, LANES, N]
+    (True, 2, True, (3 * 3, 8, 6)),  # Ctl: ∂L/∂V still reads gI[n+2]
+])
+def test_the_backward_passes_the_delay_scratch_only_where_it_is_read(monkeypatch, recurrent, delay,
+                                                                     detach_recurrent, expected):
+    """The backward kernel gets gI[n+2] scratch for a delay-2 recurrent layer and None otherwise (numba then
+    prunes the d = 2 code from the feed-forward kernel); the gradients equal the reference either way."""
+    monkeypatch.setitem(globals(), "PARAMS", LIFParameters(recurrent_delay=delay))
+    seen = []
+    kernel = fused_layer.layer_backward_kernel
+
+    def recording(*args):
+        seen.append(args[11])
+        return kernel(*args)
+
+    monkeypatch.setattr(fused_layer, "layer_backward_kernel", recording)
+    x, w, v, up_s, up_u = layer_inputs(cells=3, recurrent=recurrent, seed=4, batch=3)
+    assert_equal_to_reference([x, w, v], up_s, up_u, [Surrogate("superspike", 10.0)] * 3, [True] * 3,
+                              [detach_recurrent] * 3)
+    assert seen
+    assert all((s is None) if expected is None else (s.shape == expected) for s in seen)
+
+
 @pytest.mark.parametrize("small_gemm_in_blas", [False, True])
 @pytest.mark.parametrize("recurrent", [False, True])
 def test_small_products_by_blas_or_by_tiles_equal_the_reference(monkeypatch, small_gemm_in_blas, recurrent):
