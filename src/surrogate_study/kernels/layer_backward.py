@@ -122,12 +122,9 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
         gu = borrowed(gu_owned)
         gi_owned = np.empty((lanes, neurons), dtype=membrane.dtype)  # gI[n+1]
         gi = borrowed(gi_owned)
-        if later_rows is None:  # pruned at compile time: no gI[n+2] (feed-forward layer, or delay 1)
-            gi_later = gi
-            g_arriving = gi  # gI[n+1]
-        else:
-            gi_later = borrowed(later_rows[task])  # gI[n+2] of each lane
-            g_arriving = gi_later
+        # gI[n+d] of each lane, ∂L/∂(S[n] V): gI[n+1] itself, or gI[n+2] kept in ``later_rows`` (the
+        # ``later_rows is None`` tests are pruned at compile time: see the docstring)
+        g_arriving = gi if later_rows is None else borrowed(later_rows[task])
         prop_owned = np.empty((lanes if propagate else 1, recurrent_weight_t.shape[2]), dtype=membrane.dtype)  # gI[n+1] Vᵀ
         prop = borrowed(prop_owned)
         sigma_owned = np.empty(neurons, dtype=membrane.dtype)
@@ -173,7 +170,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                     gu[lane, j] = zero
                     gi[lane, j] = zero
                     if later_rows is not None:
-                        gi_later[lane, j] = zero
+                        g_arriving[lane, j] = zero
                 for c in range(classes):
                     u_bar[lane, c] = zero
                     i_bar[lane, c] = zero
@@ -247,7 +244,7 @@ def layer_backward_kernel(membrane, current, grad_spikes, grad_membrane, has_gra
                         for j in range(neurons):
                             out[j] = gi_lane[j]
                     if later_rows is not None:  # gI[n+1] becomes gI[(n−1)+2]
-                        later = gi_later[lane]
+                        later = g_arriving[lane]
                         for j in range(neurons):
                             later[j] = gi_lane[j]
                     adjoint_step(code, u_row, theta, beta, gain, sigma, scale_bits, gs, gu_lane, gi_lane, lam_m, lam_s, leak)

@@ -85,11 +85,6 @@ def valid_and_test_samples(config: Mapping[str, Any]) -> tuple[int, int]:
     return valid, test
 
 
-def eval_samples(config: Mapping[str, Any]) -> int:
-    """Validation plus test samples of one cell (what an epoch evaluates with ``test_split: every_epoch``)."""
-    return sum(valid_and_test_samples(config))
-
-
 def evaluated_samples(config: Mapping[str, Any]) -> int:
     """Samples one cell evaluates over its run: the validation split every epoch, the test split every epoch
     or, with ``training.test_split: best_epoch``, once."""

@@ -10,13 +10,13 @@ from surrogate_study.plan.cost import (
     architecture,
     estimate,
     estimate_by_dataset,
-    eval_samples,
     evaluated_samples,
     grid_wall_hours,
     job_seconds,
     rate_for,
     read_rates,
     train_samples,
+    valid_and_test_samples,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,9 +40,9 @@ def write_rates(path: Path, rows: list[tuple[str, int, int, float]]) -> Path:
 def test_sizes_and_architectures_of_the_paper_tasks():
     assert (architecture(MNIST), architecture(SHD), architecture(RANDMAN), architecture(DEEP)) == (
         "784-100-10", "700-128r-20", "20-100-10", "20-100x100x100-10")
-    assert train_samples(MNIST) == 54000 and eval_samples(MNIST) == 6000 + 10000
-    assert train_samples(SHD) == 8156 - 816 and eval_samples(SHD) == 816 + 2264
-    assert train_samples(RANDMAN) == 8000 and eval_samples(RANDMAN) == 2000
+    assert train_samples(MNIST) == 54000 and valid_and_test_samples(MNIST) == (6000, 10000)
+    assert train_samples(SHD) == 8156 - 816 and valid_and_test_samples(SHD) == (816, 2264)
+    assert train_samples(RANDMAN) == 8000 and sum(valid_and_test_samples(RANDMAN)) == 2000
 
 
 def test_a_job_costs_samples_times_epochs_times_its_architectures_rate_per_cell(tmp_path):
